@@ -1,0 +1,28 @@
+"""iqa: image-quality assessment for generative models.
+
+The metrics are pure PyTorch functions on ``(N, C, H, W)`` tensors in
+``[0, data_range]`` (default 1.0) whose defaults reproduce each metric's
+official implementation; ``iqa.list_metrics()`` lists them with their
+conventions.
+"""
+from .metrics import (
+    GMSDLoss,
+    MSSSIMLoss,
+    PSNRLoss,
+    SSIMLoss,
+    get_metric,
+    gmsd,
+    list_metrics,
+    ms_ssim,
+    psnr,
+    ssim,
+)
+from .resize import imresize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__", "list_metrics", "get_metric",
+    "psnr", "ssim", "ms_ssim", "gmsd", "imresize",
+    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
+]

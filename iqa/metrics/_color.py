@@ -1,0 +1,91 @@
+"""Color conventions: the named transforms every metric's ``color`` option selects.
+
+* ``"rgb"``: every channel as given (no conversion, no rounding).
+* ``"gray"``: MATLAB ``rgb2gray`` luminance, coefficients from ``inv`` of the NTSC
+  YIQ matrix exactly as ``rgb2gray.m`` computes them.
+* ``"y"``: ITU-R BT.601 luma in the studio range 16-235 (MATLAB ``rgb2ycbcr``),
+  the convention of super-resolution papers.
+
+MATLAB returns ``uint8`` from both conversions when given a ``uint8`` image, so
+the official metric code sees luminance rounded to integers. ``quantize=8``
+reproduces that: the converted channel is rounded (half away from zero, as
+MATLAB rounds) to the 8-bit grid. The rounding uses a straight-through
+gradient, so the functions stay usable as losses.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+COLORS = ("rgb", "gray", "y")
+
+# rgb2gray.m: coef = T(1,:) with T = inv([1 .956 .621; 1 -.272 -.647; 1 -1.106 1.703]).
+MATLAB_GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+# rgb2ycbcr.m, Y row, for RGB in [0, 1] giving Y in [16, 235].
+BT601_Y = (65.481, 128.553, 24.966)
+BT601_Y_OFFSET = 16.0
+
+
+def round_half_away(x: Tensor) -> Tensor:
+    """MATLAB ``round`` for non-negative values, with a straight-through gradient."""
+    return x + (torch.floor(x + 0.5) - x).detach()
+
+
+def quantize_to_bits(x: Tensor, data_range: float, bits: int | None) -> Tensor:
+    """Round ``x`` in ``[0, data_range]`` to the integer grid of a ``bits``-bit image."""
+    if bits is None:
+        return x
+    if bits not in (8, 16):
+        raise ValueError(f"quantize must be 8, 16 or None, got {bits!r}")
+    levels = float(2**bits - 1)
+    return round_half_away(x * (levels / data_range)) * (data_range / levels)
+
+
+def convert_color(x: Tensor, color: str, data_range: float = 1.0, quantize: int | None = 8) -> Tensor:
+    """Convert ``(N, C, H, W)`` in ``[0, data_range]`` to the named color convention.
+
+    A one-channel input is already luminance and is returned unchanged for
+    ``"gray"`` and ``"y"``; ``"gray"``/``"y"`` on other channel counts than 1 or 3
+    is an error. ``quantize`` only applies to converted channels.
+    """
+    if color == "rgb":
+        return x
+    if color not in COLORS:
+        raise ValueError(f"color must be one of {', '.join(map(repr, COLORS))}; got {color!r}")
+    channels = x.shape[1]
+    if channels == 1:
+        return x
+    if channels != 3:
+        raise ValueError(f"color={color!r} needs 1 or 3 channels, got {channels} (shape {tuple(x.shape)})")
+    if color == "gray":
+        weights = torch.tensor(MATLAB_GRAY, dtype=x.dtype, device=x.device)
+        converted = torch.einsum("nchw,c->nhw", x, weights).unsqueeze(1)
+    else:
+        weights = torch.tensor(BT601_Y, dtype=x.dtype, device=x.device) / 255.0
+        offset = BT601_Y_OFFSET / 255.0 * data_range
+        converted = (torch.einsum("nchw,c->nhw", x, weights) + offset).unsqueeze(1)
+    return quantize_to_bits(converted, data_range, quantize)
+
+
+def crop(x: Tensor, border: int) -> Tensor:
+    """Remove ``border`` pixels from every side (the SR evaluation convention)."""
+    if not isinstance(border, int) or border < 0:
+        raise ValueError(f"crop_border must be a non-negative integer, got {border!r}")
+    if border == 0:
+        return x
+    height, width = x.shape[-2:]
+    if 2 * border >= min(height, width):
+        raise ValueError(f"crop_border={border} leaves nothing of a {height}x{width} image")
+    return x[..., border:-border, border:-border]
+
+
+def prepare(x: Tensor, color: str, crop_border: int, data_range: float, quantize: int | None) -> Tensor:
+    """The shared front end of every metric: color conversion, then border crop."""
+    return crop(convert_color(x, color, data_range, quantize), crop_border)
+
+
+def convention(color: str, crop_border: int, quantize: int | None, **extra: object) -> str:
+    """A compact label that says which convention produced a value, e.g. ``gray/u8,crop=0``."""
+    label = color if color == "rgb" or quantize is None else f"{color}/u{quantize}"
+    parts = [label, f"crop={crop_border}"] + [f"{key}={value}" for key, value in extra.items()]
+    return ",".join(parts)

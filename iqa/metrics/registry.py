@@ -1,0 +1,87 @@
+"""The one table of every metric the toolkit provides.
+
+Each entry names the function that computes the metric (imported lazily, so
+importing the registry imports no metric code), its kind, its direction, its
+range and the convention its defaults reproduce. The CLI's choices, ``iqa
+metrics`` and the README table all come from here.
+
+Kinds: ``FR`` full-reference (``f(x, ref)``), ``NR`` no-reference (``f(x)``),
+``RR`` reduced-reference (features of the reference, then ``f(features, x)``),
+``DIST`` distribution metrics between image sets.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+KINDS = ("FR", "NR", "RR", "DIST")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    kind: str
+    higher_is_better: bool
+    value_range: tuple[float, float]
+    differentiable: bool
+    needs_weights: bool
+    # The color convention of the defaults; None for metrics without a color option.
+    default_color: str | None
+    convention: str  # what the defaults reproduce, in words
+    function: str  # "module:attribute"
+
+    def load(self) -> Callable:
+        module, attribute = self.function.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in [
+        MetricSpec(
+            "psnr", "FR", True, (0.0, math.inf), True, False, "rgb",
+            "MSE over all channels, 10*log10(peak^2/MSE) per image",
+            "iqa.metrics.psnr:psnr",
+        ),
+        MetricSpec(
+            "ssim", "FR", True, (-1.0, 1.0), True, False, "gray",
+            "Wang ssim_index.m: MATLAB rgb2gray (uint8-rounded), Gaussian 11/1.5, K=(0.01, 0.03), valid, no downsampling",
+            "iqa.metrics.ssim:ssim",
+        ),
+        MetricSpec(
+            "ms_ssim", "FR", True, (0.0, 1.0), True, False, "gray",
+            "Wang msssim.m: MATLAB rgb2gray (uint8-rounded), 5 scales, weights 0.0448..0.1333, symmetric 2x2 average",
+            "iqa.metrics.ssim:ms_ssim",
+        ),
+        MetricSpec(
+            "gmsd", "FR", False, (0.0, 1.0), True, False, "gray",
+            "Xue GMSD.m: MATLAB rgb2gray (uint8-rounded), 2x2 average + downsample, Prewitt, T=170, std2",
+            "iqa.metrics.gmsd:gmsd",
+        ),
+    ]
+}
+
+
+def get_metric(name: str) -> MetricSpec:
+    """The spec of ``name``; an unknown name raises ``KeyError`` with close matches."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(METRICS), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise KeyError(f"unknown metric {name!r}{hint} (known: {', '.join(sorted(METRICS))})") from None
+
+
+def list_metrics(kind: str | None = None, pattern: str | None = None) -> list[str]:
+    """Names of the registered metrics, optionally filtered by kind and a glob pattern."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    return sorted(
+        name
+        for name, spec in METRICS.items()
+        if (kind is None or spec.kind == kind) and (pattern is None or fnmatch.fnmatch(name, pattern))
+    )

@@ -1,0 +1,165 @@
+"""SSIM and MS-SSIM with the defaults of Wang's official MATLAB code.
+
+References
+----------
+* Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality
+  assessment: from error visibility to structural similarity", IEEE TIP 13(4),
+  2004, doi:10.1109/TIP.2003.819861. Official code ``ssim_index.m``: 11x11
+  Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, 'valid' filtering, mean
+  of the SSIM map; its 2009 revision ``ssim.m`` adds the automatic downsampling
+  by ``f = max(1, round(min(H, W) / 256))`` that ``downsample=True`` enables.
+* Z. Wang, E. P. Simoncelli, A. C. Bovik, "Multiscale structural similarity for
+  image quality assessment", Asilomar 2003, doi:10.1109/ACSSC.2003.1292216.
+  Official code ``msssim.m``: 5 scales, weights 0.0448, 0.2856, 0.3001,
+  0.2363, 0.1333, 2x2 average with 'symmetric' padding between scales.
+
+Checked against scikit-image's ``structural_similarity`` with Wang's settings
+(``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``) and piq's
+``multi_scale_ssim`` (see tests/test_ssim.py).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._color import prepare
+from ._filters import band_rows_for, filter_valid, gaussian_taps, matlab_box_downsample, row_bands
+from ._validate import check_pair, reduce
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ssim(
+    x: Tensor,
+    y: Tensor,
+    *,
+    data_range: float = 1.0,
+    color: str = "gray",
+    crop_border: int = 0,
+    quantize: int | None = 8,
+    downsample: bool = False,
+    kernel_size: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    reduction: str = "mean",
+) -> Tensor:
+    """Structural similarity, as Wang's ``ssim_index.m`` computes it by default.
+
+    Args:
+        x, y: ``(N, C, H, W)`` images in ``[0, data_range]``.
+        color: ``"gray"`` (MATLAB ``rgb2gray``, the official input), ``"y"``
+            (BT.601 luma, the SR-paper convention) or ``"rgb"`` (mean over channels).
+        crop_border: pixels removed from each side before scoring.
+        quantize: round converted luminance to this bit depth's grid as MATLAB
+            does for integer images (``None``: keep full precision).
+        downsample: Wang's 2009 automatic downsampling (``ssim.m``); off by default,
+            as in ``ssim_index.m``. piq's default turns it on.
+        reduction: ``"mean"`` over the batch or ``"none"`` for a ``(N,)`` tensor.
+
+    Returns:
+        SSIM in ``[-1, 1]``, 1 for identical images.
+
+    Example:
+        >>> import torch, iqa
+        >>> x = torch.rand(1, 3, 64, 64)
+        >>> float(iqa.ssim(x, x))
+        1.0
+    """
+    scale_ssim, _ = _prepared_components(
+        x, y, data_range, color, crop_border, quantize, downsample, kernel_size, sigma, k1, k2
+    )
+    return reduce(scale_ssim.mean(dim=1), reduction)
+
+
+def ms_ssim(
+    x: Tensor,
+    y: Tensor,
+    *,
+    data_range: float = 1.0,
+    color: str = "gray",
+    crop_border: int = 0,
+    quantize: int | None = 8,
+    weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
+    kernel_size: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-scale SSIM, as Wang's ``msssim.m`` computes it (method 'product').
+
+    ``prod_j cs_j ** w_j`` over the first scales times ``ssim_M ** w_M`` at the
+    coarsest. A negative contrast-structure term (possible for anticorrelated
+    images, where MATLAB returns a complex number) is clamped to 0, as piq does.
+    The image must keep at least ``kernel_size`` pixels at the coarsest scale:
+    176x176 with the defaults.
+
+    Example:
+        >>> import torch, iqa
+        >>> x = torch.rand(1, 1, 192, 192)
+        >>> float(iqa.ms_ssim(x, x))
+        1.0
+    """
+    levels = len(weights)
+    check_pair(x, y, data_range)
+    x = prepare(x, color, crop_border, data_range, quantize)
+    y = prepare(y, color, crop_border, data_range, quantize)
+    needed = kernel_size * 2 ** (levels - 1)
+    if min(x.shape[-2:]) < needed:
+        raise ValueError(
+            f"ms_ssim with {levels} scales and a {kernel_size}-pixel window needs images of at least "
+            f"{needed}x{needed} after cropping, got {tuple(x.shape[-2:])}"
+        )
+    taps = gaussian_taps(kernel_size, sigma)
+    factors = []
+    for level in range(levels):
+        if level > 0:
+            x = matlab_box_downsample(x, 2, "symmetric")
+            y = matlab_box_downsample(y, 2, "symmetric")
+        scale_ssim, scale_cs = ssim_components(x, y, taps, (k1 * data_range) ** 2, (k2 * data_range) ** 2)
+        factors.append(scale_ssim if level == levels - 1 else scale_cs)
+    exponents = torch.tensor(weights, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    per_channel = torch.prod(torch.relu(torch.stack(factors)) ** exponents, dim=0)
+    return reduce(per_channel.mean(dim=1), reduction)
+
+
+def _prepared_components(x, y, data_range, color, crop_border, quantize, downsample, kernel_size, sigma, k1, k2):
+    check_pair(x, y, data_range)
+    x = prepare(x, color, crop_border, data_range, quantize)
+    y = prepare(y, color, crop_border, data_range, quantize)
+    if downsample:
+        factor = max(1, int(min(x.shape[-2:]) / 256 + 0.5))  # MATLAB round
+        x = matlab_box_downsample(x, factor, "symmetric")
+        y = matlab_box_downsample(y, factor, "symmetric")
+    if min(x.shape[-2:]) < kernel_size:
+        raise ValueError(
+            f"ssim needs images of at least {kernel_size}x{kernel_size} (the window) after cropping "
+            f"and downsampling, got {tuple(x.shape[-2:])}"
+        )
+    return ssim_components(x, y, gaussian_taps(kernel_size, sigma), (k1 * data_range) ** 2, (k2 * data_range) ** 2)
+
+
+def ssim_components(x: Tensor, y: Tensor, taps: list[float], c1: float, c2: float) -> tuple[Tensor, Tensor]:
+    """Per-image, per-channel means of the SSIM map and the contrast-structure map, each ``(N, C)``.
+
+    Works through row bands so the five filtered statistics of a large image
+    never exist at full size at once.
+    """
+    batch, channels, height, width = x.shape
+    halo = len(taps) - 1
+    ssim_sum = x.new_zeros(batch, channels)
+    cs_sum = x.new_zeros(batch, channels)
+    for start, stop in row_bands(height, halo, band_rows_for(5 * batch * channels * width)):
+        xb, yb = x[..., start:stop, :], y[..., start:stop, :]
+        moments = filter_valid(torch.stack([xb, yb, xb * xb, yb * yb, xb * yb]), taps)
+        mu_x, mu_y, xx, yy, xy = moments.unbind(0)
+        mu_xy = mu_x * mu_y
+        mu_sq = mu_x * mu_x + mu_y * mu_y
+        cs_map = (2 * (xy - mu_xy) + c2) / (xx + yy - mu_sq + c2)
+        luminance = (2 * mu_xy + c1) / (mu_sq + c1)
+        ssim_sum = ssim_sum + (luminance * cs_map).sum(dim=(-2, -1))
+        cs_sum = cs_sum + cs_map.sum(dim=(-2, -1))
+    count = (height - halo) * (width - halo)
+    return ssim_sum / count, cs_sum / count
+
