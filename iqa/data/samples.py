@@ -1,0 +1,59 @@
+"""The embedded sample set: real photographs that scikit-image ships inside its package.
+
+No download is involved: every image below is read from scikit-image's own
+data folder (install it with ``pip install "iqa[samples]"``). The split is
+fixed so that validation numbers are comparable across runs and machines.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+# name -> how to get an (H, W, 3) uint8 array from skimage.data
+_SOURCES = {
+    "astronaut": ("astronaut", None),
+    "coffee": ("coffee", None),
+    "chelsea": ("chelsea", None),
+    "rocket": ("rocket", None),
+    "hubble_deep_field": ("hubble_deep_field", None),
+    "retina": ("retina", None),
+    "immunohistochemistry": ("immunohistochemistry", None),
+    "motorcycle_left": ("stereo_motorcycle", 0),
+    "motorcycle_right": ("stereo_motorcycle", 1),
+    "camera": ("camera", None),
+    "brick": ("brick", None),
+    "grass": ("grass", None),
+    "gravel": ("gravel", None),
+}
+SAMPLE_NAMES = tuple(_SOURCES)
+# Held out from training: the bundled models are validated on these.
+VALID_NAMES = ("astronaut", "coffee", "chelsea")
+TRAIN_NAMES = tuple(name for name in SAMPLE_NAMES if name not in VALID_NAMES)
+
+
+def load_sample(name: str) -> np.ndarray:
+    """One sample photograph as an ``(H, W, 3)`` uint8 array (grayscale textures are repeated to 3 channels)."""
+    if name not in _SOURCES:
+        raise KeyError(f"unknown sample image {name!r}; known: {', '.join(SAMPLE_NAMES)}")
+    try:
+        import skimage.data
+    except ImportError:
+        raise ImportError(
+            'the embedded sample set is scikit-image\'s bundled photographs: pip install "iqa[samples]"'
+        ) from None
+    function, part = _SOURCES[name]
+    image = getattr(skimage.data, function)()
+    if part is not None:
+        image = image[part]
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def sample_images(split: str = "all") -> dict[str, Tensor]:
+    """Sample photographs as ``(1, 3, H, W)`` float32 tensors in ``[0, 1]``; ``split`` is all|train|valid."""
+    names = {"all": SAMPLE_NAMES, "train": TRAIN_NAMES, "valid": VALID_NAMES}.get(split)
+    if names is None:
+        raise ValueError(f"split must be 'all', 'train' or 'valid', got {split!r}")
+    return {name: torch.from_numpy(load_sample(name)).permute(2, 0, 1)[None].float() / 255 for name in names}
