@@ -8,6 +8,7 @@ note, palettes are expanded to RGB. Every failure raises
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,11 @@ def _decode_torchvision(path: Path, data: bytes) -> Tensor:
     from torchvision.io import ImageReadMode, decode_image
 
     try:
-        return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED)
+        with warnings.catch_warnings():
+            # torchvision 0.29 deprecates its decoders in favour of torchcodec, which has no
+            # image decoding on every platform yet; until then they are the fastest we have.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED)
     except RuntimeError as error:
         raise ImageReadError(path, f"corrupt or truncated image ({_first_line(error)})") from None
 
