@@ -26,19 +26,23 @@ BT601_Y = (65.481, 128.553, 24.966)
 BT601_Y_OFFSET = 16.0
 
 
-def round_half_away(x: Tensor) -> Tensor:
-    """MATLAB ``round`` for non-negative values, with a straight-through gradient."""
-    return x + (torch.floor(x + 0.5) - x).detach()
-
-
 def quantize_to_bits(x: Tensor, data_range: float, bits: int | None) -> Tensor:
-    """Round ``x`` in ``[0, data_range]`` to the integer grid of a ``bits``-bit image."""
+    """Round ``x`` in ``[0, data_range]`` to the integer grid of a ``bits``-bit image.
+
+    MATLAB's ``round`` (half away from zero) on non-negative values, with a
+    straight-through gradient when ``x`` requires one; in place otherwise, so a
+    12-megapixel image needs no extra full-size temporaries.
+    """
     if bits is None:
         return x
     if bits not in (8, 16):
         raise ValueError(f"quantize must be 8, 16 or None, got {bits!r}")
     levels = float(2**bits - 1)
-    return round_half_away(x * (levels / data_range)) * (data_range / levels)
+    scaled = x * (levels / data_range)
+    if scaled.requires_grad:
+        rounded = scaled + (torch.floor(scaled + 0.5) - scaled).detach()
+        return rounded * (data_range / levels)
+    return scaled.add_(0.5).floor_().mul_(data_range / levels)
 
 
 def convert_color(x: Tensor, color: str, data_range: float = 1.0, quantize: int | None = 8) -> Tensor:

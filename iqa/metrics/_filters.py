@@ -82,7 +82,18 @@ def matlab_box_downsample(x: Tensor, factor: int, padding: str) -> Tensor:
         cols = symmetric_pad_index(width, before, after_w, x.device)
         x = x.index_select(-2, rows).index_select(-1, cols)
     elif padding == "zeros":
-        x = F.pad(x, (before, after_w, before, after_h))
+        if before or after_h or after_w:
+            x = F.pad(x, (before, after_w, before, after_h))
     else:
         raise ValueError(f"padding must be 'symmetric' or 'zeros', got {padding!r}")
+    if factor == 2:
+        return _halve(x)
     return F.avg_pool2d(x, factor, stride=factor)
+
+
+def _halve(x: Tensor) -> Tensor:
+    """2x2 block means by strided adds: several times faster than ``avg_pool2d`` on CPU."""
+    height, width = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    # Rows first: whole contiguous rows vectorize; the strided column step then reads half the data.
+    rows = x[..., 0:height:2, :width] + x[..., 1:height:2, :width]
+    return (rows[..., 0::2] + rows[..., 1::2]).mul_(0.25)
