@@ -156,3 +156,17 @@ def test_too_small_images_are_rejected_with_sizes():
         iqa.ssim(torch.rand(1, 1, 10, 30), torch.rand(1, 1, 10, 30))
     with pytest.raises(ValueError, match="176x176"):
         iqa.ms_ssim(torch.rand(1, 1, 170, 200), torch.rand(1, 1, 170, 200))
+
+
+@pytest.mark.slow
+def test_compiled_kernel_equals_eager():
+    from iqa.metrics.ssim import use_compiled_kernels
+
+    x, y = torch.rand(2, 3, 64, 80), torch.rand(2, 3, 64, 80)
+    eager = iqa.ssim(x, y, color="rgb", reduction="none")
+    use_compiled_kernels(True)
+    try:
+        compiled = iqa.ssim(x, y, color="rgb", reduction="none")
+    finally:
+        use_compiled_kernels(False)
+    assert torch.allclose(compiled, eager, atol=1e-6)

@@ -33,12 +33,16 @@ def _default_metrics(kind: str) -> list[str]:
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
               help="Decoding processes running ahead of the scoring (0: decode in the main process).")
+@click.option("--compile", "compile_mode", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="torch.compile the SSIM kernel: ~4x faster per image after a one-time compile of 10-30 s; "
+              "auto turns it on from 1000 same-size images.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Default: table on a terminal, json otherwise.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write results here as they are produced.")
 @click.option("--resume", is_flag=True, help="Skip the images already scored in --output.")
-def score_command(folders, metric_list, color, crop_border, out_suffix, device, batch_size, workers, fmt, output, resume):
+def score_command(folders, metric_list, color, crop_border, out_suffix, device, batch_size, workers, compile_mode, fmt,
+                  output, resume):
     """Score OUT_DIR against REF_DIR (full-reference), or one folder alone (no-reference).
 
     \b
@@ -75,7 +79,7 @@ def score_command(folders, metric_list, color, crop_border, out_suffix, device, 
         raise click.UsageError(f"no image files found in {', '.join(map(str, folders))}")
 
     with _progress(len(items) - len(log.done & {item.name for item in items})) as advance:
-        bit_depths = score_items(items, calls, log, torch_device, batch_size, workers, advance)
+        bit_depths = score_items(items, calls, log, torch_device, batch_size, workers, advance, compile_mode)
 
     document = {
         "iqa_version": __version__,

@@ -19,6 +19,8 @@ Checked against scikit-image's ``structural_similarity`` with Wang's settings
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -157,7 +159,7 @@ def ssim_components(x: Tensor, y: Tensor, taps: list[float], c1: float, c2: floa
         cs_sum = x.new_zeros(channels)
         for start, stop in row_bands(height, halo, band_rows):
             xb, yb = x[index, :, start:stop], y[index, :, start:stop]
-            band_ssim, band_cs = _band_sums(xb, yb, taps, c1, c2)
+            band_ssim, band_cs = _BAND_KERNEL.run(xb, yb, taps, c1, c2)
             ssim_sum = ssim_sum + band_ssim
             cs_sum = cs_sum + band_cs
         ssim_means.append(ssim_sum)
@@ -175,3 +177,34 @@ def _band_sums(xb: Tensor, yb: Tensor, taps: list[float], c1: float, c2: float) 
     cs_map = (2 * (xy - mu_xy) + c2) / (xx + yy - mu_sq + c2)
     luminance = (2 * mu_xy + c1) / (mu_sq + c1)
     return (luminance * cs_map).sum(dim=(-2, -1)), cs_map.sum(dim=(-2, -1))
+
+
+class _Kernel:
+    """A function that runs eagerly, or through ``torch.compile`` once :func:`use_compiled_kernels` asks.
+
+    Compiling fuses the band's ~40 elementwise passes into a few loops: about
+    4x faster per image on CPU, for a one-time compile of 10-30 s per band
+    shape (inductor caches it on disk for later processes). So it pays off for
+    hundreds of images, not for ten; ``iqa score`` decides by workload.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.compiled = None
+
+    def run(self, *args):
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except Exception as error:  # e.g. no C++ compiler: say so once, then stay eager
+                warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); SSIM runs eagerly")
+                self.compiled = None
+        return self.function(*args)
+
+
+_BAND_KERNEL = _Kernel(_band_sums)
+
+
+def use_compiled_kernels(enabled: bool = True) -> None:
+    """Run the SSIM/MS-SSIM band kernel through ``torch.compile`` (values equal to the eager path to ~1e-7)."""
+    _BAND_KERNEL.compiled = torch.compile(_band_sums) if enabled else None
