@@ -99,7 +99,8 @@ def _plot_plane(plt, results: dict, path: Path, fidelity: str, perceptual: str) 
             yerr=[[y["mean"] - y["ci95"][0]], [y["ci95"][1] - y["mean"]]],
             fmt="o", color=color, markersize=8, capsize=4, label=model,
         )
-        ax.annotate(model, (x["mean"], y["mean"]), textcoords="offset points", xytext=(8, 6), color=color)
+    # A legend rather than labels at the points: close models would print their names on top of each other.
+    ax.legend(loc="best", frameon=True, fontsize=10)
     better_x = "right" if results["metrics"][perceptual]["higher_is_better"] else "left"
     ax.set_xlabel(f"{perceptual} ({_direction(results, perceptual)}: {better_x})")
     ax.set_ylabel(f"{fidelity} ({_direction(results, fidelity)})")
@@ -168,10 +169,10 @@ th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:right;vertical-align
 th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}tr:nth-child(even) td{background:#fafbfc}
 .best{font-weight:700;background:#e8f5e9 !important}.ci{color:#666;font-size:.82rem}.p{font-size:.82rem;color:#666}
 .sig{color:#b71c1c;font-weight:600}.note{background:#f6f8fa;border-left:4px solid #90a4ae;padding:.6rem 1rem;max-width:1000px}
-.plots{display:flex;flex-wrap:wrap;gap:1rem}.plots img{max-width:620px;width:100%;border:1px solid #eee}
+.plots{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}.plots img{max-width:620px;width:100%;height:auto;border:1px solid #eee}
 .grid{display:flex;flex-wrap:wrap;gap:.8rem}.grid figure{margin:0;text-align:center}
 .grid img{width:256px;height:256px;image-rendering:pixelated;border:1px solid #ccc}
-.grid figcaption{font-size:.85rem;max-width:256px;word-break:break-all}.err{color:#b71c1c}
+.grid figcaption{font-size:.85rem;max-width:256px;overflow-wrap:anywhere}.err{color:#b71c1c}
 td.text{text-align:left}
 """
 
@@ -216,6 +217,8 @@ def _summary_table(results: dict) -> str:
             entry = results["summary"][model][metric]
             p = entry["p_value"]
             p_text = "" if p is None else (
+                f"<br><span class=ci>&Delta; {entry['delta']:+.3g} [{_fmt(entry['delta_ci95'][0], 3)}, "
+                f"{_fmt(entry['delta_ci95'][1], 3)}]</span>"
                 f"<br><span class='p{' sig' if p < 0.05 else ''}'>p = {_fmt(p, 2)}</span>")
             cls = " class=best" if model in best[metric] else ""
             cells.append(f"<td{cls}>{_fmt(entry['mean'])}<br><span class=ci>[{_fmt(entry['ci95'][0])}, "
@@ -278,8 +281,10 @@ def _notes(results: dict) -> str:
     return (
         "<div class=note><p><b>How to read this.</b> Each cell is the mean over images with its 95% bootstrap "
         "confidence interval in brackets: if the benchmark were repeated on another set of images like these, the "
-        "mean would fall in such an interval 95% of the time. Overlapping intervals do not by themselves mean two "
-        "models are equal, because the images are shared: the p-value answers that. It is a paired, two-sided "
+        "mean would fall in such an interval 95% of the time. These intervals are wide because images differ much more "
+        "than models do, so overlapping intervals do not mean two models are equal: the images are shared, and the "
+        "paired comparison answers that. &Delta; is the mean per-image difference from the baseline with its own 95% CI, "
+        "and p comes from a paired, two-sided "
         f"Wilcoxon signed-rank test of each model against the baseline <b>{html.escape(results['baseline'])}</b>, "
         "image by image. A small p (below 0.05, shown in red) means the difference is unlikely to be noise; a large "
         "p means these images cannot tell the two models apart (not that they are equal)." + low_n + "</p></div>")

@@ -228,10 +228,19 @@ def _prepare_out_dir(out_dir: Path, header: dict, resume: bool, rank: int) -> No
             )
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            for path in _rows_files(out_dir) + sorted(out_dir.glob("errors*.jsonl")):
+        for path in _rows_files(out_dir) + sorted(out_dir.glob("errors*.jsonl")):
+            if resume:
+                _drop_torn_line(path)
+            else:
                 path.unlink()
         run_file.write_text(json.dumps(header, indent=1))
+
+
+def _drop_torn_line(path: Path) -> None:
+    """Cut a half-written last line (a killed run), so that appended rows start on a line of their own."""
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        path.write_text(text[: text.rfind("\n") + 1])
 
 
 def _crop_box(hr: Tensor, size: int) -> tuple[int, int, int]:
@@ -395,10 +404,14 @@ def collect_results(config, models, metrics, skipped, images, device, out_dir: P
             values = _values(rows, label, metric.name, names)
             entry = summarize(values, n_resamples=config.n_resamples, seed=config.seed)
             if label != baseline:
-                statistic, p_value = wilcoxon_signed_rank(values, _values(rows, baseline, metric.name, names))
-                entry.update(p_value=p_value, wilcoxon_statistic=statistic)
+                reference = _values(rows, baseline, metric.name, names)
+                statistic, p_value = wilcoxon_signed_rank(values, reference)
+                # The paired difference and its CI: the size of the effect that the p-value tests.
+                difference = summarize(values - reference, n_resamples=config.n_resamples, seed=config.seed)
+                entry.update(p_value=p_value, wilcoxon_statistic=statistic,
+                             delta=difference["mean"], delta_ci95=difference["ci95"])
             else:
-                entry.update(p_value=None, wilcoxon_statistic=None)
+                entry.update(p_value=None, wilcoxon_statistic=None, delta=None, delta_ci95=None)
             summary[label][metric.name] = entry
     timings = {}
     for label, model in models.items():
@@ -440,6 +453,7 @@ def collect_results(config, models, metrics, skipped, images, device, out_dir: P
             "peak_mem_mb": "CUDA only: weights + peak allocation during one model call above its input",
             "ci95": f"95% percentile bootstrap CI of the mean over images, {config.n_resamples} resamples, seed {config.seed}",
             "p_value": f"two-sided Wilcoxon signed-rank test against {baseline!r}, paired by image",
+            "delta": f"mean of the per-image difference model - {baseline!r}, with its 95% bootstrap CI (delta_ci95)",
         },
         "skipped_metrics": skipped,
         "summary": summary,
