@@ -275,3 +275,13 @@ def test_torchrun_two_cpu_processes_match_one(image_dir, tmp_path, report):
     for row in merged["images"]:
         for metric in METRIC_NAMES:
             assert row[metric] == pytest.approx(single[row["name"]][metric], abs=1e-9)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_timing_reports_peak_memory(image_dir, tmp_path):
+    config = _config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "tiny": TinySR()})
+    config.device = "cuda"
+    results = run_bench(config)
+    assert results["device"].startswith("cuda")
+    assert all(results["timings"][m]["peak_mem_mb"] > 0 for m in results["models"])
+    assert all(row["time_ms"] > 0 for row in results["images"])

@@ -13,6 +13,8 @@ from .runner import slug
 # Preferred axes of the perception-distortion plane (Blau & Michaeli, CVPR 2018, doi:10.1109/CVPR.2018.00652).
 FIDELITY_PREFERENCE = ("psnr", "ssim", "ms_ssim")
 PERCEPTUAL_PREFERENCE = ("lpips", "dists", "niqe", "piqe", "brisque", "gmsd")
+# Distinct markers keep models visible when their points coincide.
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 
 
@@ -97,7 +99,7 @@ def _plot_plane(plt, results: dict, path: Path, fidelity: str, perceptual: str) 
             x["mean"], y["mean"],
             xerr=[[x["mean"] - x["ci95"][0]], [x["ci95"][1] - x["mean"]]],
             yerr=[[y["mean"] - y["ci95"][0]], [y["ci95"][1] - y["mean"]]],
-            fmt="o", color=color, markersize=8, capsize=4, label=model,
+            fmt=MARKERS[index % len(MARKERS)], color=color, markersize=9, capsize=4, alpha=0.85, label=model,
         )
     # A legend rather than labels at the points: close models would print their names on top of each other.
     ax.legend(loc="best", frameon=True, fontsize=10)
@@ -126,7 +128,7 @@ def _plot_metric(plt, results: dict, path: Path, metric: str) -> Path:
         ax.hlines(index, low, high, color=color, linewidth=5, alpha=0.35)
         ax.plot(entry["mean"], index, "o", color=color, markersize=8)
         ax.annotate(f"{entry['mean']:.4g}", (high, index), textcoords="offset points", xytext=(6, -4), fontsize=10)
-    labels = [model if results["summary"][model][metric]["p_value"] is None
+    labels = [f"{model}  (baseline)" if results["summary"][model][metric]["p_value"] is None
               else f"{model}  (p={results['summary'][model][metric]['p_value']:.2g})" for model in models]
     ax.set_yticks(range(len(models)), labels)
     ax.set_ylim(len(models) - 0.5, -0.5)
@@ -173,7 +175,7 @@ th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}tr:nth-child
 .grid{display:flex;flex-wrap:wrap;gap:.8rem}.grid figure{margin:0;text-align:center}
 .grid img{width:256px;height:256px;image-rendering:pixelated;border:1px solid #ccc}
 .grid figcaption{font-size:.85rem;max-width:256px;overflow-wrap:anywhere}.err{color:#b71c1c}
-td.text{text-align:left}
+td.text{text-align:left}td,th{white-space:nowrap}
 """
 
 

@@ -31,6 +31,8 @@ from .data import BenchImage, load_pair, resolve_dataset, write_image
 from .tiling import upscale_tiled
 
 SCORED_KINDS = ("FR", "NR")
+# The columns SR papers lead with come first in the default metric order; the rest follow by name.
+LEADING_METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
 CROP_FILE = "crop.json"
 
 
@@ -144,7 +146,10 @@ def select_metrics(names: Sequence[str] | None, config: BenchConfig, device: tor
     Named metrics must be FR or NR; a named metric whose weights are missing is an error.
     """
     crop_border = config.scale if config.crop_border is None else config.crop_border
-    chosen = list(names) if names is not None else [n for n in sorted(METRICS) if METRICS[n].kind in SCORED_KINDS]
+    chosen = list(names) if names is not None else sorted(
+        (n for n in METRICS if METRICS[n].kind in SCORED_KINDS),
+        key=lambda n: (LEADING_METRICS.index(n) if n in LEADING_METRICS else len(LEADING_METRICS), n),
+    )
     metrics, skipped = [], {}
     for name in chosen:
         spec = get_metric(name)
