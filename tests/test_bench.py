@@ -285,3 +285,22 @@ def test_cuda_timing_reports_peak_memory(image_dir, tmp_path):
     assert results["device"].startswith("cuda")
     assert all(results["timings"][m]["peak_mem_mb"] > 0 for m in results["models"])
     assert all(row["time_ms"] > 0 for row in results["images"])
+
+
+def test_div2k_layout_uses_the_given_lr_images(image_dir, tmp_path):
+    """In a DIV2K root the LR input is read from DIV2K_valid_LR_bicubic/X4, not made from HR."""
+    hr_dir, lr_dir = tmp_path / "DIV2K_valid_HR", tmp_path / "DIV2K_valid_LR_bicubic" / "X4"
+    hr_dir.mkdir()
+    lr_dir.mkdir(parents=True)
+    source = Image.open(image_dir / "img0.png").crop((0, 0, 44, 48))
+    source.save(hr_dir / "0801.png")
+    source.resize((11, 12), Image.BOX).save(lr_dir / "0801x4.png")  # deliberately not MATLAB bicubic
+    results = run_bench(BenchConfig(models=["bicubic-x4"], data=str(tmp_path), metrics=["psnr"], device="cpu",
+                                    out_dir=str(tmp_path / "out"), n_resamples=100))
+    hr = torch.from_numpy(np.array(source)).permute(2, 0, 1)[None].float() / 255
+    lr = torch.from_numpy(np.array(Image.open(lr_dir / "0801x4.png"))).permute(2, 0, 1)[None].float() / 255
+    sr = (iqa.imresize(lr, 4.0).clamp(0, 1) * 255).round() / 255
+    expected = float(iqa.psnr(sr, hr, color="y", crop_border=4))
+    assert results["images"][0]["name"] == "0801.png"
+    assert results["images"][0]["psnr"] == pytest.approx(expected, abs=1e-5)
+    assert results["conventions"]["lr"] == "given LR images"

@@ -99,7 +99,8 @@ def _plot_plane(plt, results: dict, path: Path, fidelity: str, perceptual: str) 
             x["mean"], y["mean"],
             xerr=[[x["mean"] - x["ci95"][0]], [x["ci95"][1] - x["mean"]]],
             yerr=[[y["mean"] - y["ci95"][0]], [y["ci95"][1] - y["mean"]]],
-            fmt=MARKERS[index % len(MARKERS)], color=color, markersize=9, capsize=4, alpha=0.85, label=model,
+            fmt=MARKERS[index % len(MARKERS)], color=color, markersize=10, markerfacecolor="none", markeredgewidth=2,
+            capsize=4, alpha=0.85, label=model,
         )
     # A legend rather than labels at the points: close models would print their names on top of each other.
     ax.legend(loc="best", frameon=True, fontsize=10)
@@ -175,7 +176,7 @@ th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}tr:nth-child
 .grid{display:flex;flex-wrap:wrap;gap:.8rem}.grid figure{margin:0;text-align:center}
 .grid img{width:256px;height:256px;image-rendering:pixelated;border:1px solid #ccc}
 .grid figcaption{font-size:.85rem;max-width:256px;overflow-wrap:anywhere}.err{color:#b71c1c}
-td.text{text-align:left}td,th{white-space:nowrap}
+td.text,th.text{text-align:left}th,td:first-child{white-space:nowrap}td{min-width:6em}.scroll{overflow-x:auto}
 """
 
 
@@ -208,7 +209,7 @@ def _summary_table(results: dict) -> str:
     head = "".join(
         f"<th>{html.escape(m)} {'&uarr;' if results['metrics'][m]['higher_is_better'] else '&darr;'}</th>" for m in metrics
     )
-    lines = [f"<table><tr><th>model</th><th>params</th><th>ms / image</th><th>images / s</th><th>peak memory (MB)</th>{head}</tr>"]
+    lines = [f"<div class=scroll><table><tr><th>model</th><th>params</th><th>ms / image</th><th>images / s</th><th>peak memory (MB)</th>{head}</tr>"]
     best = {m: _best_models(results, m) for m in metrics}
     for model in results["models"]:
         timing = results["timings"][model]
@@ -226,7 +227,7 @@ def _summary_table(results: dict) -> str:
             cells.append(f"<td{cls}>{_fmt(entry['mean'])}<br><span class=ci>[{_fmt(entry['ci95'][0])}, "
                          f"{_fmt(entry['ci95'][1])}]</span>{p_text}</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
-    lines.append("</table>")
+    lines.append("</table></div>")
     return "\n".join(lines)
 
 
@@ -252,7 +253,7 @@ def _grid(results: dict, out: Path) -> str:
 
 
 def _conventions(results: dict) -> str:
-    lines = ["<table><tr><th>metric</th><th>kind</th><th>direction</th><th>as scored here</th><th>registry default</th></tr>"]
+    lines = ["<table><tr><th>metric</th><th>kind</th><th>direction</th><th class=text>as scored here</th><th class=text>registry default</th></tr>"]
     for name, info in results["metrics"].items():
         lines.append(
             f"<tr><td>{html.escape(name)}</td><td>{info['kind']}</td><td>{_direction(results, name)}</td>"
@@ -271,7 +272,7 @@ def _per_image(results: dict) -> str:
         + "".join(f"<td>{_fmt(row.get(m))}</td>" for m in metrics) + "</tr>"
         for row in results["images"])
     return (f"<details><summary>{len(results['images'])} rows (also in results.csv)</summary>"
-            f"<table><tr><th>model</th><th>image</th><th>ms</th>{head}</tr>{body}</table></details>")
+            f"<div class=scroll><table><tr><th>model</th><th>image</th><th>ms</th>{head}</tr>{body}</table></div></details>")
 
 
 def _notes(results: dict) -> str:
@@ -303,7 +304,7 @@ def render_html(results: dict, out: Path, files: dict[str, Path]) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>iqa bench report</title><style>{_CSS}</style></head><body>
 <h1>iqa bench: x{config['scale']} super-resolution</h1>
 <p class=meta>{results['dataset']['n_images']} images from <code>{html.escape(results['dataset']['source'])}</code>
- &middot; {len(results['models'])} models &middot; device {html.escape(results['device'])}
+ &middot; {len(results['models'])} model{'s' if len(results['models']) != 1 else ''} &middot; device {html.escape(results['device'])}
  &middot; iqa {html.escape(results['iqa_version'])} &middot; {html.escape(results['created'])}</p>
 {_notes(results)}
 <h2>Scores and speed</h2>

@@ -350,6 +350,8 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                     for metric in metrics:
                         row[metric.name] = _score(metric, output, hr, label, image.name, errors_file)
             except (RuntimeError, ValueError) as error:  # e.g. out of memory, a shape the model rejects
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()  # give the next model a clean slate after an out-of-memory error
                 _append(errors_file, {"model": label, "name": image.name, "error": f"{type(error).__name__}: {error}"})
                 continue
             _append(rows_file, row)
