@@ -100,10 +100,14 @@ def resolve_device(spec: str) -> torch.device:
 
 
 def default_models(scale: int) -> list[str]:
-    """Every bundled model of ``scale`` (named ``*-x{scale}``), the bicubic baseline first."""
-    from ..models import list_models
+    """Every bundled model of ``scale``, the bicubic baseline first.
 
-    names = [name for name in list_models() if name.endswith(f"-x{scale}")]
+    Each model in ``list_models()`` is loaded once on the CPU to read its
+    ``.scale``, so a model is found whatever its name says.
+    """
+    from ..models import list_models, load
+
+    names = [name for name in list_models() if getattr(load(name), "scale", None) == scale]
     return sorted(names, key=lambda name: (not name.startswith("bicubic"), name))
 
 
@@ -323,7 +327,7 @@ def _append(path: Path, record: dict) -> None:
 def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: str, device, out_dir: Path, suffix: str, done: set):
     rows_file, errors_file = out_dir / f"rows{suffix}.jsonl", out_dir / f"errors{suffix}.jsonl"
     warmed: set[str] = set()
-    run = lambda model, lr: upscale_tiled(model, lr, config.scale, config.tile, config.tile_overlap)  # noqa: E731
+    run = lambda model, lr: upscale_tiled(model, lr, config.tile, config.tile_overlap)  # noqa: E731
     for image in shard:
         pending = [label for label in models if (label, image.name) not in done]
         if not pending:
