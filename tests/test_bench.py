@@ -306,3 +306,15 @@ def test_div2k_layout_uses_the_given_lr_images(image_dir, tmp_path):
     assert results["images"][0]["name"] == "0801.png"
     assert results["images"][0]["psnr"] == pytest.approx(expected, abs=1e-5)
     assert results["conventions"]["lr"] == "given LR images"
+
+
+def test_checkpoint_paths_get_short_labels(tmp_path):
+    from iqa.bench.runner import _labelled
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "weights.safetensors").touch()
+    (tmp_path / "other.safetensors").touch()
+    names = ["bicubic-x4", str(tmp_path / "mine" / "weights.safetensors"), str(tmp_path / "other.safetensors")]
+    assert [label for label, _ in _labelled(names)] == ["bicubic-x4", "mine", "other"]
+    clash = [str(tmp_path / "other.safetensors"), str(tmp_path / "mine" / ".." / "other.safetensors")]
+    assert [label for label, _ in _labelled(clash)] == clash

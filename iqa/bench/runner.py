@@ -111,23 +111,40 @@ def default_models(scale: int) -> list[str]:
     return sorted(names, key=lambda name: (not name.startswith("bicubic"), name))
 
 
-def _load_models(config: BenchConfig, device: torch.device) -> dict[str, nn.Module]:
+def _load_models(config: BenchConfig, device: torch.device) -> tuple[dict[str, nn.Module], dict[str, str]]:
+    """``(models, sources)`` keyed by label; a source is the zoo name or path, or the module's class name."""
     from ..models import load
 
     given = config.models if config.models is not None else default_models(config.scale)
-    pairs = given.items() if isinstance(given, Mapping) else ((name, name) for name in given)
-    models = {}
+    pairs = given.items() if isinstance(given, Mapping) else _labelled(given)
+    models, sources = {}, {}
     for label, model in pairs:
         if label in models:
             raise ValueError(f"model {label!r} is listed twice")
-        model = load(model, device=device) if isinstance(model, str) else model.to(device).eval()
-        scale = getattr(model, "scale", None)
+        loaded = load(model, device=device) if isinstance(model, str) else model.to(device).eval()
+        scale = getattr(loaded, "scale", None)
         if scale != config.scale:
             raise ValueError(f"model {label!r} upscales by {scale}, but the benchmark scale is {config.scale}")
-        models[str(label)] = model
+        sources[str(label)] = model if isinstance(model, str) else type(model).__name__
+        models[str(label)] = loaded
     if not models:
         raise ValueError(f"no models to benchmark at x{config.scale}")
-    return models
+    return models, sources
+
+
+def _labelled(names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(label, name)`` pairs: a checkpoint path is labelled by its file stem, or by its folder for
+    ``.../NAME/weights.safetensors``, so tables and plots stay readable; the full paths when labels collide."""
+    def short(name: str) -> str:
+        path = Path(name)
+        if not path.exists():
+            return name  # a zoo name
+        return path.parent.name if path.is_file() and path.stem == "weights" else (path.stem or name)
+
+    labels = [short(name) for name in names]
+    if len(set(labels)) < len(labels):
+        labels = list(names)
+    return list(zip(labels, names))
 
 
 def _probe(metric: ScoredMetric, device: torch.device) -> str | None:
@@ -295,7 +312,7 @@ def run_bench(config: BenchConfig) -> dict | None:
     distributed = _Distributed(device)
     try:
         out_dir = Path(config.out_dir)
-        models = _load_models(config, device)
+        models, sources = _load_models(config, device)
         metrics, skipped = select_metrics(config.metrics, config, device)
         images = resolve_dataset(config.data, config.scale, config.lr_dir)
         header = _run_header(config, models, metrics, images)
@@ -313,7 +330,9 @@ def run_bench(config: BenchConfig) -> dict | None:
         distributed.barrier()
         if distributed.rank != 0:
             return None
-        return collect_results(config, models, metrics, skipped, images, device, out_dir)
+        results = collect_results(config, models, metrics, skipped, images, device, out_dir)
+        results["model_sources"] = sources
+        return results
     finally:
         distributed.close()
 
