@@ -150,7 +150,7 @@ def _plot_speed(plt, results: dict, path: Path) -> Path:
     ax.barh(range(len(models)), [s if _finite(s) else 0 for s in speeds], color=PALETTE[: len(models)] * 10)
     for index, value in enumerate(speeds):
         if _finite(value):
-            ax.annotate(f"{value:.3g} ms", (value, index), textcoords="offset points", xytext=(4, -4), fontsize=10)
+            ax.annotate(f"{value:.4g} ms", (value, index), textcoords="offset points", xytext=(4, -4), fontsize=10)
     ax.set_yticks(range(len(models)), models)
     ax.set_ylim(len(models) - 0.5, -0.5)
     ax.set_xlabel(f"ms per image on {results['device']} (lower is faster)")
@@ -170,7 +170,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.3rem;margin-top:2.2rem;bo
 .meta{color:#555;margin-top:0}table{border-collapse:collapse;margin:.6rem 0;font-size:.93rem}
 th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:right;vertical-align:top}
 th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}tr:nth-child(even) td{background:#fafbfc}
-.best{font-weight:700;background:#e8f5e9 !important}.ci{color:#666;font-size:.82rem}.p{font-size:.82rem;color:#666}
+.best{font-weight:700;background:#e8f5e9 !important}.ci{color:#666;font-size:.82rem;white-space:nowrap}.p{font-size:.82rem;color:#666;white-space:nowrap}
 .sig{color:#b71c1c;font-weight:600}.note{background:#f6f8fa;border-left:4px solid #90a4ae;padding:.6rem 1rem;max-width:1000px}
 .plots{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}.plots img{max-width:620px;width:100%;height:auto;border:1px solid #eee}
 .grid{display:flex;flex-wrap:wrap;gap:.8rem}.grid figure{margin:0;text-align:center}
@@ -209,13 +209,10 @@ def _summary_table(results: dict) -> str:
     head = "".join(
         f"<th>{html.escape(m)} {'&uarr;' if results['metrics'][m]['higher_is_better'] else '&darr;'}</th>" for m in metrics
     )
-    lines = [f"<div class=scroll><table><tr><th>model</th><th>params</th><th>ms / image</th><th>images / s</th><th>peak memory (MB)</th>{head}</tr>"]
+    lines = [f"<div class=scroll><table><tr><th>model</th>{head}</tr>"]
     best = {m: _best_models(results, m) for m in metrics}
     for model in results["models"]:
-        timing = results["timings"][model]
-        cells = [f"<td>{html.escape(model)}{' <span class=ci>(baseline)</span>' if model == results['baseline'] else ''}</td>",
-                 f"<td>{_fmt(timing['params'])}</td>", f"<td>{_fmt(timing['ms_per_image'])}</td>",
-                 f"<td>{_fmt(timing['images_per_s'])}</td>", f"<td>{_fmt(timing['peak_mem_mb'])}</td>"]
+        cells = [f"<td>{html.escape(model)}{' <span class=ci>(baseline)</span>' if model == results['baseline'] else ''}</td>"]
         for metric in metrics:
             entry = results["summary"][model][metric]
             p = entry["p_value"]
@@ -228,6 +225,21 @@ def _summary_table(results: dict) -> str:
                          f"{_fmt(entry['ci95'][1])}]</span>{p_text}</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</table></div>")
+    return "\n".join(lines)
+
+
+def _speed_table(results: dict) -> str:
+    lines = ["<table><tr><th>model</th><th class=text>source</th><th>parameters</th><th>ms / image</th><th>median ms</th>"
+             "<th>images / s</th><th>peak device memory (MB)</th></tr>"]
+    sources = results.get("model_sources", {})
+    for model in results["models"]:
+        timing = results["timings"][model]
+        lines.append(
+            f"<tr><td>{html.escape(model)}</td><td class=text>{html.escape(str(sources.get(model, '')))}</td>"
+            f"<td>{_fmt(timing['params'])}</td><td>{_fmt(timing['ms_per_image'])}</td>"
+            f"<td>{_fmt(timing['ms_per_image_median'])}</td><td>{_fmt(timing['images_per_s'])}</td>"
+            f"<td>{_fmt(timing['peak_mem_mb'])}</td></tr>")
+    lines.append("</table>")
     return "\n".join(lines)
 
 
@@ -307,13 +319,14 @@ def render_html(results: dict, out: Path, files: dict[str, Path]) -> str:
  &middot; {len(results['models'])} model{'s' if len(results['models']) != 1 else ''} &middot; device {html.escape(results['device'])}
  &middot; iqa {html.escape(results['iqa_version'])} &middot; {html.escape(results['created'])}</p>
 {_notes(results)}
-<h2>Scores and speed</h2>
+<h2>Scores</h2>
 {_summary_table(results)}
-<p class=ci>&uarr; higher is better, &darr; lower is better; the best mean per metric is highlighted.
-Speed: {html.escape(results['conventions']['timing'])}.</p>
+<p class=ci>&uarr; higher is better, &darr; lower is better; the best mean per metric is highlighted.</p>
 <h2>Plots</h2><div class=plots>{plot_tags}</div>
 <h2>Visual comparison</h2>{_grid(results, out)}
-<h2>Speed</h2><div class=plots>{_image_tag(files['plot_speed'], 'speed')}</div>
+<h2>Speed</h2>{_speed_table(results)}
+<p class=ci>{html.escape(results['conventions']['timing'])}. Peak memory: {html.escape(results['conventions']['peak_mem_mb'])}.</p>
+<div class=plots>{_image_tag(files['plot_speed'], 'speed')}</div>
 <h2>Conventions</h2>{_conventions(results)}
 {f'<h2>Metrics left out</h2><ul>{skipped}</ul>' if skipped else ''}
 {f'<h2>Errors</h2><ul>{errors}</ul>' if errors else ''}

@@ -330,9 +330,7 @@ def run_bench(config: BenchConfig) -> dict | None:
         distributed.barrier()
         if distributed.rank != 0:
             return None
-        results = collect_results(config, models, metrics, skipped, images, device, out_dir)
-        results["model_sources"] = sources
-        return results
+        return collect_results(config, models, sources, metrics, skipped, images, device, out_dir)
     finally:
         distributed.close()
 
@@ -420,7 +418,7 @@ def _values(rows: list[dict], model: str, metric: str, names: list[str]) -> np.n
     return np.array([float(by_name[n]) if by_name.get(n) is not None else math.nan for n in names])
 
 
-def collect_results(config, models, metrics, skipped, images, device, out_dir: Path) -> dict:
+def collect_results(config, models, sources, metrics, skipped, images, device, out_dir: Path) -> dict:
     """Merge every rank's rows into the results document that the report is written from."""
     rows = read_rows(out_dir)
     errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
@@ -467,6 +465,7 @@ def collect_results(config, models, metrics, skipped, images, device, out_dir: P
         "device": _device_name(device),
         "dataset": {"source": config.data, "n_images": len(names), "names": names},
         "models": labels,
+        "model_sources": sources,
         "baseline": baseline,
         "metrics": {
             metric.name: {
