@@ -17,6 +17,7 @@ from PIL import Image
 from torch import nn
 
 import iqa
+import iqa.data
 from iqa.bench import BenchConfig, default_models, format_table, run_bench, upscale_tiled, write_report
 from iqa.bench.runner import select_metrics
 from iqa.metrics.registry import METRICS, MetricSpec
@@ -268,7 +269,7 @@ def test_torchrun_two_cpu_processes_match_one(image_dir, tmp_path, report):
                f"--master_port={_free_port()}", "-m", "iqa", "bench", "--models", "bicubic-x4", "--data",
                str(image_dir), "--metrics", ",".join(METRIC_NAMES), "--device", "cpu", "--report", str(out_dir),
                "--resamples", "200"]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    completed = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (out_dir / "rows.rank0.jsonl").is_file() and (out_dir / "rows.rank1.jsonl").is_file()
     merged = _strict_json(out_dir / "results.json")
@@ -318,3 +319,16 @@ def test_checkpoint_paths_get_short_labels(tmp_path):
     assert [label for label, _ in _labelled(names)] == ["bicubic-x4", "mine", "other"]
     clash = [str(tmp_path / "other.safetensors"), str(tmp_path / "mine" / ".." / "other.safetensors")]
     assert [label for label, _ in _labelled(clash)] == clash
+
+
+@pytest.mark.slow
+def test_bench_without_arguments_writes_the_default_report(tmp_path, monkeypatch):
+    from iqa.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["bench"])
+    assert result.exit_code == 0, result.output
+    stored = _strict_json(tmp_path / "bench-report" / "results.json")
+    assert stored["models"][0] == "bicubic-x4" and stored["dataset"]["names"] == sorted(iqa.data.VALID_NAMES)
+    assert {"psnr", "ssim", "gmsd"} <= set(stored["metrics"])
+    assert stored["metrics"]["psnr"]["convention"] == "y,crop=4"

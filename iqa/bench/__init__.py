@@ -8,4 +8,4 @@ from .report import format_table, write_report
 from .runner import BenchConfig, default_models, run_bench
 from .tiling import upscale_tiled
 
-__all__ = ["BenchConfig", "run_bench", "write_report", "format_table", "default_models", "upscale_tiled"]
+__all__ = ["BenchConfig", "default_models", "format_table", "run_bench", "upscale_tiled", "write_report"]

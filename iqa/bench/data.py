@@ -15,9 +15,9 @@ bicubic :func:`iqa.imresize` and rounded to 8 bits.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -229,8 +229,9 @@ def _summary_table(results: dict) -> str:
 
 
 def _speed_table(results: dict) -> str:
-    lines = ["<table><tr><th>model</th><th class=text>source</th><th>parameters</th><th>ms / image</th><th>median ms</th>"
-             "<th>images / s</th><th>peak device memory (MB)</th></tr>"]
+    header = ("<table><tr><th>model</th><th class=text>source</th><th>parameters</th><th>ms / image</th>"
+              "<th>median ms</th><th>images / s</th><th>peak device memory (MB)</th></tr>")
+    lines = [header]
     sources = results.get("model_sources", {})
     for model in results["models"]:
         timing = results["timings"][model]

@@ -15,9 +15,10 @@ import math
 import os
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -344,7 +345,6 @@ def _append(path: Path, record: dict) -> None:
 def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: str, device, out_dir: Path, suffix: str, done: set):
     rows_file, errors_file = out_dir / f"rows{suffix}.jsonl", out_dir / f"errors{suffix}.jsonl"
     warmed: set[str] = set()
-    run = lambda model, lr: upscale_tiled(model, lr, config.tile, config.tile_overlap)  # noqa: E731
     for image in shard:
         pending = [label for label in models if (label, image.name) not in done]
         if not pending:
@@ -361,9 +361,10 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                 with torch.inference_mode():
                     if label not in warmed:
                         for _ in range(config.warmup):
-                            run(model, lr)
+                            upscale_tiled(model, lr, config.tile, config.tile_overlap)
                         warmed.add(label)
-                    output, milliseconds, peak = timed(lambda: run(model, lr), device)
+                    output, milliseconds, peak = timed(
+                        partial(upscale_tiled, model, lr, config.tile, config.tile_overlap), device)
                     # Scored as the 8-bit image a user would save (the SR evaluation convention).
                     output = quantize_to_bits(output.clamp(0, 1), 1.0, 8)
                     row = {"model": label, "name": image.name, "time_ms": milliseconds,
@@ -420,9 +421,11 @@ def _values(rows: list[dict], model: str, metric: str, names: list[str]) -> np.n
 
 def collect_results(config, models, sources, metrics, skipped, images, device, out_dir: Path) -> dict:
     """Merge every rank's rows into the results document that the report is written from."""
-    rows = read_rows(out_dir)
-    errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
     names = [image.name for image in images]
+    # Only this run's models and images (a resumed folder may hold others), one row per pair, the latest kept.
+    wanted = set(models), set(names)
+    rows = list({(r["model"], r["name"]): r for r in read_rows(out_dir) if r["model"] in wanted[0] and r["name"] in wanted[1]}.values())
+    errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
     labels = list(models)
     baseline = labels[0]
     summary = {}
