@@ -129,7 +129,7 @@ def wilcoxon_signed_rank(x, y) -> tuple[float, float]:
     * otherwise from the normal approximation with the tie correction.
 
     Identical samples (every difference zero) give ``p = 1``. Pairs where
-    either value is not finite are dropped. Note the floor on the p-value
+    either value is not finite are dropped; no pairs left give NaN. Note the floor on the p-value
     with few pairs: with ``n`` pairs the smallest two-sided p-value is
     ``2 / 2**n`` (0.25 for 3 images), so tiny sets cannot show significance.
 
@@ -147,6 +147,8 @@ def wilcoxon_signed_rank(x, y) -> tuple[float, float]:
     n_total = differences.size
     nonzero = differences[differences != 0]
     n = nonzero.size
+    if n_total == 0:
+        return (math.nan, math.nan)
     if n == 0:
         return (0.0, 1.0)
     ranks = _average_ranks(np.abs(nonzero))

@@ -332,3 +332,26 @@ def test_bench_without_arguments_writes_the_default_report(tmp_path, monkeypatch
     assert stored["models"][0] == "bicubic-x4" and stored["dataset"]["names"] == sorted(iqa.data.VALID_NAMES)
     assert {"psnr", "ssim", "gmsd"} <= set(stored["metrics"])
     assert stored["metrics"]["psnr"]["convention"] == "y,crop=4"
+
+
+class Broken(nn.Module):
+    scale = 4
+
+    def forward(self, x):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def test_a_failing_model_is_reported_not_fatal(image_dir, tmp_path):
+    results = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "broken": Broken()}))
+    files = write_report(results, tmp_path)
+    assert len(results["errors"]) == 4 and "out of memory" in results["errors"][0]["error"]
+    assert results["summary"]["broken"]["psnr"]["n"] == 0
+    assert results["summary"]["bicubic-x4"]["psnr"]["n"] == 4
+    assert "out of memory" in files["html"].read_text()
+    _strict_json(files["json"])
+    from iqa.cli import main
+
+    arguments = ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "ms_ssim",
+                 "--device", "cpu", "--report", str(tmp_path / "cli"), "--resamples", "100"]
+    too_small = CliRunner().invoke(main, arguments)  # MS-SSIM needs larger images: scored as failures
+    assert too_small.exit_code == 1, too_small.output

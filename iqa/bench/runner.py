@@ -242,25 +242,29 @@ def _run_header(config: BenchConfig, models, metrics, images) -> dict:
     }
 
 
-def _prepare_out_dir(out_dir: Path, header: dict, resume: bool, rank: int) -> None:
-    """Start fresh, or on resume check that the earlier run benchmarked the same thing."""
+def _check_resume(out_dir: Path, header: dict) -> None:
+    """On resume, refuse a folder whose earlier run benchmarked something else (every rank checks, read only)."""
     run_file = out_dir / "run.json"
-    if resume and run_file.is_file():
-        earlier = json.loads(run_file.read_text())
-        differing = [key for key in ("scale", "data", "lr_dir", "color", "crop_border", "metrics") if earlier.get(key) != header[key]]
-        if differing:
-            raise ValueError(
-                f"--resume: {out_dir} holds a run with other settings ({', '.join(differing)}); "
-                f"use another report folder or the same settings"
-            )
-    if rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for path in _rows_files(out_dir) + sorted(out_dir.glob("errors*.jsonl")):
-            if resume:
-                _drop_torn_line(path)
-            else:
-                path.unlink()
-        run_file.write_text(json.dumps(header, indent=1))
+    if not run_file.is_file():
+        return
+    earlier = json.loads(run_file.read_text())
+    differing = [key for key in ("scale", "data", "lr_dir", "color", "crop_border", "metrics") if earlier.get(key) != header[key]]
+    if differing:
+        raise ValueError(
+            f"--resume: {out_dir} holds a run with other settings ({', '.join(differing)}); "
+            f"use another report folder or the same settings"
+        )
+
+
+def _prepare_out_dir(out_dir: Path, header: dict, resume: bool) -> None:
+    """Rank 0: create the folder; start fresh, or on resume repair rows files torn by a kill."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in _rows_files(out_dir) + sorted(out_dir.glob("errors*.jsonl")):
+        if resume:
+            _drop_torn_line(path)
+        else:
+            path.unlink()
+    (out_dir / "run.json").write_text(json.dumps(header, indent=1))
 
 
 def _drop_torn_line(path: Path) -> None:
@@ -317,11 +321,11 @@ def run_bench(config: BenchConfig) -> dict | None:
         metrics, skipped = select_metrics(config.metrics, config, device)
         images = resolve_dataset(config.data, config.scale, config.lr_dir)
         header = _run_header(config, models, metrics, images)
+        if config.resume:
+            _check_resume(out_dir, header)
         if distributed.rank == 0:
-            _prepare_out_dir(out_dir, header, config.resume, 0)
+            _prepare_out_dir(out_dir, header, config.resume)
         distributed.barrier()
-        if distributed.rank != 0:
-            _prepare_out_dir(out_dir, header, config.resume, distributed.rank)
         suffix = f".rank{distributed.rank}" if distributed.world > 1 else ""
         done = {(row["model"], row["name"]) for row in read_rows(out_dir)} if config.resume else set()
         _score_shard(
