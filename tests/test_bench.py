@@ -355,3 +355,14 @@ def test_a_failing_model_is_reported_not_fatal(image_dir, tmp_path):
                  "--device", "cpu", "--report", str(tmp_path / "cli"), "--resamples", "100"]
     too_small = CliRunner().invoke(main, arguments)  # MS-SSIM needs larger images: scored as failures
     assert too_small.exit_code == 1, too_small.output
+
+
+def test_device_errors_are_clear():
+    from iqa.bench.runner import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="auto, cpu, cuda"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")

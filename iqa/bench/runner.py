@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
 
@@ -67,7 +67,6 @@ class BenchConfig:
     n_resamples: int = 10_000
     seed: int = 0
     crop_size: int | None = None  # HR pixels of the visual comparison crop; None = 32 * scale
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -89,14 +88,18 @@ class ScoredMetric:
 
 
 def resolve_device(spec: str) -> torch.device:
-    """``auto`` is CUDA when present (``cuda:LOCAL_RANK`` under torchrun), else CPU; anything else as given."""
+    """``auto`` is CUDA when present, else CPU; ``cuda`` without an index is ``cuda:LOCAL_RANK`` under torchrun."""
     if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
-        return torch.device("cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {spec!r} asked for, but CUDA is not available here; use --device cpu or auto")
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {spec!r} asked for, but CUDA is not available here; use --device cpu or auto")
+        if device.index is None:  # one GPU per torchrun process
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     return device
 
 
@@ -468,7 +471,8 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
     return {
         "iqa_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "config": {key: value for key, value in asdict(config).items() if key not in ("models", "extra")},
+        # Not asdict(): it would deep-copy the model modules.
+        "config": {f.name: getattr(config, f.name) for f in fields(config) if f.name != "models"},
         "device": _device_name(device),
         "dataset": {"source": config.data, "n_images": len(names), "names": names},
         "models": labels,
