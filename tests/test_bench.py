@@ -366,3 +366,31 @@ def test_device_errors_are_clear():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def _mean_brightness(x, *, color="gray", crop_border=0, reduction="mean"):
+    """A stand-in no-reference metric: mean luminance after the shared color front end."""
+    from iqa.metrics._color import prepare
+    from iqa.metrics._validate import reduce
+
+    return reduce(prepare(x, color, crop_border, 1.0, 8).mean(dim=(1, 2, 3)), reduction)
+
+
+def test_no_reference_metrics_also_score_the_ground_truth(image_dir, tmp_path, monkeypatch):
+    module = types.ModuleType("iqa_fake_nr_metric")
+    module.score = _mean_brightness
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(METRICS, "brightness", MetricSpec("brightness", "NR", True, (0.0, 1.0), True, False, "gray",
+                                                          "test stand-in", f"{module.__name__}:score"))
+    results = run_bench(BenchConfig(models=["bicubic-x4"], data=str(image_dir), metrics=["psnr", "brightness"],
+                                    device="cpu", out_dir=str(tmp_path), n_resamples=200))
+    files = write_report(results, tmp_path)
+    expected = []
+    for path in sorted(image_dir.glob("*.png")):
+        hr = torch.from_numpy(np.array(Image.open(path))).permute(2, 0, 1)[None].float()[..., :48, :44] / 255
+        expected.append(float(_mean_brightness(hr, color="y", crop_border=4)))
+    assert results["reference"]["brightness"]["mean"] == pytest.approx(np.mean(expected), abs=1e-6)
+    assert "psnr" not in results["reference"]
+    assert "perception_distortion.png" in [p.name for p in files.values()]
+    assert "ground truth (HR)" in files["html"].read_text()
+    assert sum(row["model"] == "ground truth" for row in results["images"]) == 4

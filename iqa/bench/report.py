@@ -102,6 +102,10 @@ def _plot_plane(plt, results: dict, path: Path, fidelity: str, perceptual: str) 
             fmt=MARKERS[index % len(MARKERS)], color=color, markersize=10, markerfacecolor="none", markeredgewidth=2,
             capsize=4, alpha=0.85, label=model,
         )
+    reference = results.get("reference", {}).get(perceptual)
+    if reference is not None and _finite(reference["mean"]):
+        ax.axvline(reference["mean"], color="#555", linestyle="--", linewidth=1.2,
+                   label=f"ground truth (HR): {reference['mean']:.4g}")
     # A legend rather than labels at the points: close models would print their names on top of each other.
     ax.legend(loc="best", frameon=True, fontsize=10)
     better_x = "right" if results["metrics"][perceptual]["higher_is_better"] else "left"
@@ -223,6 +227,13 @@ def _summary_table(results: dict) -> str:
             cls = " class=best" if model in best[metric] else ""
             cells.append(f"<td{cls}>{_fmt(entry['mean'])}<br><span class=ci>[{_fmt(entry['ci95'][0])}, "
                          f"{_fmt(entry['ci95'][1])}]</span>{p_text}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    if results.get("reference"):  # the HR images' own no-reference scores, for scale
+        cells = ["<td>ground truth (HR)</td>"]
+        for metric in metrics:
+            entry = results["reference"].get(metric)
+            cells.append("<td>&mdash;</td>" if entry is None else
+                         f"<td>{_fmt(entry['mean'])}<br><span class=ci>[{_fmt(entry['ci95'][0])}, {_fmt(entry['ci95'][1])}]</span></td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</table></div>")
     return "\n".join(lines)

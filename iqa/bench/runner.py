@@ -32,6 +32,8 @@ from .data import BenchImage, load_pair, resolve_dataset, write_image
 from .tiling import upscale_tiled
 
 SCORED_KINDS = ("FR", "NR")
+# The label of the HR images' own no-reference scores: the value a natural image gets.
+GROUND_TRUTH = "ground truth"
 # The columns SR papers lead with come first in the default metric order; the rest follow by name.
 LEADING_METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
 CROP_FILE = "crop.json"
@@ -125,6 +127,8 @@ def _load_models(config: BenchConfig, device: torch.device) -> tuple[dict[str, n
     for label, model in pairs:
         if label in models:
             raise ValueError(f"model {label!r} is listed twice")
+        if label == GROUND_TRUTH:
+            raise ValueError(f"{GROUND_TRUTH!r} labels the HR reference scores; give the model another name")
         loaded = load(model, device=device) if isinstance(model, str) else model.to(device).eval()
         scale = getattr(loaded, "scale", None)
         if scale != config.scale:
@@ -352,15 +356,22 @@ def _append(path: Path, record: dict) -> None:
 def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: str, device, out_dir: Path, suffix: str, done: set):
     rows_file, errors_file = out_dir / f"rows{suffix}.jsonl", out_dir / f"errors{suffix}.jsonl"
     warmed: set[str] = set()
+    no_reference = [metric for metric in metrics if metric.spec.kind == "NR"]
     for image in shard:
         pending = [label for label in models if (label, image.name) not in done]
-        if not pending:
+        score_hr = bool(no_reference) and (GROUND_TRUTH, image.name) not in done
+        if not pending and not score_hr:
             continue
         try:
             lr, hr = (t.to(device) for t in load_pair(image, config.scale))
         except (ValueError, OSError) as error:
             _append(errors_file, {"model": None, "name": image.name, "error": str(error)})
             continue
+        if score_hr:
+            with torch.inference_mode():
+                row = {"model": GROUND_TRUTH, "name": image.name, "time_ms": None, "peak_mem_mb": None}
+                row.update({m.name: _score(m, hr, hr, GROUND_TRUTH, image.name, errors_file) for m in no_reference})
+            _append(rows_file, row)
         crop = _start_grid(out_dir, image, lr, hr, config) if image.name == grid_image else None
         for label in pending:
             model = models[label]
@@ -430,7 +441,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
     """Merge every rank's rows into the results document that the report is written from."""
     names = [image.name for image in images]
     # Only this run's models and images (a resumed folder may hold others), one row per pair, the latest kept.
-    wanted = set(models), set(names)
+    wanted = {*models, GROUND_TRUTH}, set(names)
     rows = list({(r["model"], r["name"]): r for r in read_rows(out_dir) if r["model"] in wanted[0] and r["name"] in wanted[1]}.values())
     errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
     labels = list(models)
@@ -465,7 +476,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
             "peak_mem_mb": (max(peaks) + weights_mb) if peaks else None,
             "n": int(times.size),
         }
-    order = {(label, name): i for i, (label, name) in enumerate((l, n) for l in labels for n in names)}
+    order = {pair: i for i, pair in enumerate((label, name) for label in [*labels, GROUND_TRUTH] for name in names)}
     rows.sort(key=lambda row: order.get((row["model"], row["name"]), len(order)))
     crop_file = out_dir / "crops" / CROP_FILE
     return {
@@ -499,6 +510,11 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
         "summary": summary,
         "timings": timings,
         "crop": json.loads(crop_file.read_text()) if crop_file.is_file() else None,
+        # The no-reference metrics of the HR images themselves: what a natural image scores.
+        "reference": {
+            metric.name: summarize(_values(rows, GROUND_TRUTH, metric.name, names), n_resamples=config.n_resamples, seed=config.seed)
+            for metric in metrics if metric.spec.kind == "NR"
+        },
         "images": rows,
         "errors": errors,
     }
