@@ -159,7 +159,8 @@ def test_report_files_are_present_and_well_formed(report):
         assert (out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert (out_dir / "outputs" / "tiny" / "img0.png").is_file()
     table = format_table(results)
-    assert table.splitlines()[0].startswith("model") and "bicubic-again" in table
+    assert table.splitlines()[0].split() == ["metric", "model", "mean", "95%", "CI", "delta", "vs", "baseline", "p"]
+    assert "bicubic-again" in table and "ms/image" in table
 
 
 def test_ci_contains_mean_and_self_comparison_is_not_significant(report):

@@ -199,6 +199,10 @@ def _fmt(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _signed(value, digits: int = 4) -> str:
+    return f"{value:+.{digits}g}" if _finite(value) else "n/a"
+
+
 def _best_models(results: dict, metric: str) -> set[str]:
     means = {m: results["summary"][m][metric]["mean"] for m in results["models"]}
     finite = {m: v for m, v in means.items() if _finite(v)}
@@ -221,7 +225,7 @@ def _summary_table(results: dict) -> str:
             entry = results["summary"][model][metric]
             p = entry["p_value"]
             p_text = "" if p is None else (
-                f"<br><span class=ci>&Delta; {entry['delta']:+.3g} [{_fmt(entry['delta_ci95'][0], 3)}, "
+                f"<br><span class=ci>&Delta; {_signed(entry['delta'], 3)} [{_fmt(entry['delta_ci95'][0], 3)}, "
                 f"{_fmt(entry['delta_ci95'][1], 3)}]</span>"
                 f"<br><span class='p{' sig' if p < 0.05 else ''}'>p = {_fmt(p, 2)}</span>")
             cls = " class=best" if model in best[metric] else ""
@@ -347,23 +351,35 @@ def render_html(results: dict, out: Path, files: dict[str, Path]) -> str:
 """
 
 
-def format_table(results: dict) -> str:
-    """A plain-text summary for the terminal: mean [CI] and p per model and metric, then speed."""
-    metrics = list(results["metrics"])
-    header = ["model", *metrics, "ms/img", "params"]
-    table = [header]
-    for model in results["models"]:
-        cells = [model]
-        for metric in metrics:
-            entry = results["summary"][model][metric]
-            p = "" if entry["p_value"] is None else f" p={entry['p_value']:.2g}"
-            cells.append(f"{_fmt(entry['mean'])} [{_fmt(entry['ci95'][0])}, {_fmt(entry['ci95'][1])}]{p}")
-        timing = results["timings"][model]
-        cells += [_fmt(timing["ms_per_image"]), _fmt(timing["params"])]
-        table.append(cells)
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+def _columns(table: list[list[str]]) -> list[str]:
+    """Left-aligned text columns with a rule under the header row."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    arrows = ", ".join(f"{m} {'higher' if results['metrics'][m]['higher_is_better'] else 'lower'}" for m in metrics)
-    lines.append(f"better: {arrows}; [95% bootstrap CI]; p: Wilcoxon vs {results['baseline']}")
-    return "\n".join(lines)
+    return lines
+
+
+def format_table(results: dict) -> str:
+    """A plain-text summary for the terminal: one line per metric and model (so it stays narrow), then speed."""
+    table = [["metric", "model", "mean", "95% CI", "delta vs baseline", "p"]]
+    for metric, info in results["metrics"].items():
+        label = f"{metric} {'(higher better)' if info['higher_is_better'] else '(lower better)'}"
+        for index, model in enumerate(results["models"]):
+            entry = results["summary"][model][metric]
+            delta = "" if entry["p_value"] is None else _signed(entry["delta"])
+            p = "" if entry["p_value"] is None else _fmt(entry["p_value"], 2)
+            table.append([label if index == 0 else "", model, _fmt(entry["mean"]),
+                          f"[{_fmt(entry['ci95'][0])}, {_fmt(entry['ci95'][1])}]", delta, p])
+        reference = results.get("reference", {}).get(metric)
+        if reference is not None:
+            table.append(["", "ground truth (HR)", _fmt(reference["mean"]),
+                          f"[{_fmt(reference['ci95'][0])}, {_fmt(reference['ci95'][1])}]", "", ""])
+    speed = [["model", "params", "ms/image", "images/s", "peak MB"]]
+    for model in results["models"]:
+        timing = results["timings"][model]
+        speed.append([model, _fmt(timing["params"]), _fmt(timing["ms_per_image"]), _fmt(timing["images_per_s"]),
+                      _fmt(timing["peak_mem_mb"])])
+    n = results["dataset"]["n_images"]
+    note = (f"{n} images; 95% bootstrap CIs; delta and p (two-sided Wilcoxon signed-rank, paired by image) "
+            f"against the baseline {results['baseline']}")
+    return "\n".join([*_columns(table), note, "", *_columns(speed), f"on {results['device']}"])
