@@ -1,0 +1,127 @@
+"""The images a benchmark runs on: HR ground truth and the LR input each model upscales.
+
+Sources (the ``data`` argument):
+
+* ``samples:valid`` (default), ``samples:all``, ``samples:train``: the embedded
+  sample photographs (:func:`iqa.data.sample_images`).
+* a DIV2K root, recognised by its ``DIV2K_valid_HR`` folder; the LR images are
+  taken from ``DIV2K_valid_LR_bicubic/X{scale}/{stem}x{scale}.png`` when present.
+* any folder of images (png, jpg, bmp, tif, webp), used as HR; ``lr_dir`` may
+  name a folder of matching LR images (``{stem}.png`` or ``{stem}x{scale}.png``).
+
+Without given LR, the LR image is made the way SR papers make it: the HR image is
+cropped to a multiple of the scale (top-left kept), shrunk with MATLAB-compatible
+bicubic :func:`iqa.imresize` and rounded to 8 bits.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import Tensor
+
+from ..io.images import IMAGE_SUFFIXES, ImageReadError
+from ..io.images import read_image as decode
+from ..metrics._color import quantize_to_bits
+from ..resize import imresize
+
+SAMPLE_PREFIX = "samples:"
+
+
+@dataclass(frozen=True)
+class BenchImage:
+    """One benchmark image: its name and how to read the HR image and (if given) the LR image."""
+
+    name: str
+    load_hr: Callable[[], Tensor]
+    load_lr: Callable[[], Tensor] | None = None
+
+
+def read_image(path: Path) -> Tensor:
+    """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (gray repeated: the models take RGB)."""
+    try:
+        pixels = decode(path).pixels
+    except ImageReadError as error:
+        raise ValueError(str(error)) from None
+    return pixels.expand(3, -1, -1)[None].contiguous()
+
+
+def write_image(path: Path, image: Tensor) -> None:
+    """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in ``[0, 1]`` as an 8-bit PNG."""
+    from PIL import Image
+
+    array = (image.detach().squeeze(0).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def make_lr(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
+    """``(lr, hr)``: HR cropped to a multiple of ``scale``, LR = 8-bit-rounded MATLAB bicubic downscale."""
+    height, width = hr.shape[-2:]
+    hr = hr[..., : height - height % scale, : width - width % scale]
+    if min(hr.shape[-2:]) < scale:
+        raise ValueError(f"image of {height}x{width} pixels is smaller than the scale {scale}")
+    lr = quantize_to_bits(imresize(hr, 1.0 / scale).clamp(0, 1), 1.0, 8)
+    return lr, hr
+
+
+def load_pair(image: BenchImage, scale: int) -> tuple[Tensor, Tensor]:
+    """``(lr, hr)`` of one benchmark image, the HR cropped to exactly ``scale`` times the LR."""
+    hr = image.load_hr()
+    if image.load_lr is None:
+        return make_lr(hr, scale)
+    lr = image.load_lr()
+    need_h, need_w = lr.shape[-2] * scale, lr.shape[-1] * scale
+    if hr.shape[-2] < need_h or hr.shape[-1] < need_w:
+        raise ValueError(
+            f"{image.name}: LR {lr.shape[-2]}x{lr.shape[-1]} times {scale} is larger than HR "
+            f"{hr.shape[-2]}x{hr.shape[-1]}; is the scale right?"
+        )
+    return lr, hr[..., :need_h, :need_w]
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _find_lr(lr_dir: Path, stem: str, scale: int) -> Path | None:
+    for candidate in (f"{stem}x{scale}", stem):
+        for suffix in IMAGE_SUFFIXES:
+            path = lr_dir / f"{candidate}{suffix}"
+            if path.is_file():
+                return path
+    return None
+
+
+def _folder_images(hr_dir: Path, lr_dir: Path | None, scale: int) -> list[BenchImage]:
+    images = []
+    for path in _image_files(hr_dir):
+        lr_path = _find_lr(lr_dir, path.stem, scale) if lr_dir is not None else None
+        load_lr = (lambda p=lr_path: read_image(p)) if lr_path is not None else None
+        images.append(BenchImage(path.name, lambda p=path: read_image(p), load_lr))
+    if not images:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {hr_dir}")
+    return images
+
+
+def resolve_dataset(data: str, scale: int, lr_dir: str | Path | None = None) -> list[BenchImage]:
+    """The benchmark images named by ``data`` (see the module docstring), sorted by name."""
+    if data.startswith(SAMPLE_PREFIX):
+        from ..data import sample_images
+
+        split = data[len(SAMPLE_PREFIX):]
+        tensors = sample_images(split)
+        return [BenchImage(name, lambda t=tensor: t) for name, tensor in sorted(tensors.items())]
+    root = Path(data)
+    if not root.is_dir():
+        raise ValueError(
+            f"data {data!r} is neither a folder nor one of samples:valid, samples:all, samples:train"
+        )
+    given_lr = Path(lr_dir) if lr_dir is not None else None
+    if given_lr is not None and not given_lr.is_dir():
+        raise ValueError(f"LR folder {given_lr} does not exist")
+    if (root / "DIV2K_valid_HR").is_dir():
+        div2k_lr = root / "DIV2K_valid_LR_bicubic" / f"X{scale}"
+        return _folder_images(root / "DIV2K_valid_HR", given_lr or (div2k_lr if div2k_lr.is_dir() else None), scale)
+    return _folder_images(root, given_lr, scale)
