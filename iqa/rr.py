@@ -28,26 +28,38 @@ from torch import Tensor
 from .metrics._rr import Features
 from .metrics.registry import get_metric
 
-__all__ = ["Features", "RR_METRICS", "extract", "score", "load_features", "FeatureFile"]
+__all__ = ["Features", "RR_METRICS", "extract", "score", "resolve_options", "load_features", "FeatureFile"]
 
 FILE_FORMAT = "iqa-rr-features/1"
 
 
-def _wnism_features(ref: Tensor, **options: Any) -> list[Features]:
-    from .metrics.wnism import wnism_features
+def _wnism():
+    from .metrics.wnism import wnism_features, wnism_options
 
-    return wnism_features(ref, **options)
-
-
-def _rred_features(ref: Tensor, **options: Any) -> list[Features]:
-    from .metrics.rred import rred_features
-
-    return rred_features(ref, **options)
+    return wnism_features, wnism_options
 
 
-# The sender side of each RR metric; the receiver side is the registry's function.
-_EXTRACTORS: dict[str, Callable[..., list[Features]]] = {"wnism": _wnism_features, "rred": _rred_features}
-RR_METRICS = tuple(sorted(_EXTRACTORS))
+def _rred():
+    from .metrics.rred import rred_features, rred_options
+
+    return rred_features, rred_options
+
+
+# The sender side of each RR metric (imported on use); the receiver side is the registry's function.
+_SENDERS: dict[str, Callable[[], tuple[Callable, Callable]]] = {"wnism": _wnism, "rred": _rred}
+RR_METRICS = tuple(sorted(_SENDERS))
+
+
+def _sender(metric: str) -> tuple[Callable[..., list[Features]], Callable[..., dict]]:
+    if metric not in _SENDERS:
+        get_metric(metric)  # raises KeyError with close matches for unknown names
+        raise ValueError(f"{metric!r} is not a reduced-reference metric; RR metrics: {', '.join(RR_METRICS)}")
+    return _SENDERS[metric]()
+
+
+def resolve_options(metric: str, **options: Any) -> dict[str, Any]:
+    """The options ``extract(ref, metric, **options)`` records in its features (defaults filled in)."""
+    return _sender(metric)[1](**options)
 
 
 def extract(ref: Tensor, metric: str = "rred", **options: Any) -> Features | list[Features]:
@@ -59,11 +71,9 @@ def extract(ref: Tensor, metric: str = "rred", **options: Any) -> Features | lis
     ``crop_border``, ...; see ``iqa.metrics.wnism.wnism_features`` and
     ``iqa.metrics.rred.rred_features``). A misspelt option raises TypeError.
     """
-    if metric not in _EXTRACTORS:
-        get_metric(metric)  # raises KeyError with close matches for unknown names
-        raise ValueError(f"{metric!r} is not a reduced-reference metric; RR metrics: {', '.join(RR_METRICS)}")
+    features_of = _sender(metric)[0]
     single = isinstance(ref, Tensor) and ref.ndim == 3
-    records = _EXTRACTORS[metric](ref[None] if single else ref, **options)
+    records = features_of(ref[None] if single else ref, **options)
     return records[0] if len(records) == 1 else records
 
 
@@ -127,9 +137,9 @@ class FeatureFile:
         self._last_write = 0.0
 
     def has(self, name: str, metric: str, options: dict[str, Any]) -> bool:
-        """Whether ``name`` already has ``metric`` features extracted with the same ``options``."""
+        """Whether ``name`` already has ``metric`` features extracted with these options (``resolve_options``)."""
         record = self.images.get(name, {}).get(metric)
-        return record is not None and all(record["options"].get(key) == value for key, value in options.items())
+        return record is not None and record["options"] == options
 
     def add(self, name: str, features: Features) -> None:
         self.images.setdefault(name, {})[features.metric] = features.to_dict()

@@ -61,7 +61,7 @@ def _subband_position(subband: int) -> tuple[int, int]:
     last = _LEVELS * _ORIENTATIONS + 1
     if not isinstance(subband, int) or not 2 <= subband <= last:
         raise ValueError(f"subband must be an oriented subband number in 2..{last}, got {subband!r}")
-    position = last + 1 - subband  # 1-based row of buildSpyr's index: 1 highpass, 2.. fine to coarse
+    position = last + 2 - subband  # 1-based row of buildSpyr's index: 1 highpass, 2.. fine to coarse
     return (position - 2) // _ORIENTATIONS, (position - 2) % _ORIENTATIONS
 
 
@@ -110,21 +110,31 @@ def _window_sums(entropies: np.ndarray, window: int | None, grid: int | None) ->
     return np.add.reduceat(row_sums, col_edges[:-1], axis=1)
 
 
-def _pooling(window: int | None, grid: int | None) -> tuple[int | None, int | None]:
-    if window is not None and grid is not None:
-        raise ValueError(f"pass window or grid, not both; got window={window!r}, grid={grid!r}")
-    for name, value in (("window", window), ("grid", grid)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return (window, None) if window is not None else (None, grid or _DEFAULT_GRID)
-
-
 def _information(luminance: np.ndarray, options: dict) -> tuple[np.ndarray, int]:
     """The pooled scaled entropies as float32 values, and the coefficient count they are divided by."""
     band = _subband(luminance, options["subband"])
     entropies = _scaled_entropies(band, options["sigma_nsq"])
     pooled = _window_sums(entropies, options["window"], options["grid"])
     return np.asarray(to_float32(pooled)).reshape(pooled.shape), entropies.size * _BLOCK**2
+
+
+def rred_options(
+    *, color: str = "gray", crop_border: int = 0, quantize: int | None = 8, subband: int = 16,
+    sigma_nsq: float = 0.1, window: int | None = None, grid: int | None = None,
+) -> dict:
+    """The checked options as the features record them, pooling resolved (see ``rred_features``)."""
+    if window is not None and grid is not None:
+        raise ValueError(f"pass window or grid, not both; got window={window!r}, grid={grid!r}")
+    for name, value in (("window", window), ("grid", grid)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if window is None and grid is None:
+        grid = _DEFAULT_GRID
+    _subband_position(subband)
+    if not isinstance(sigma_nsq, (int, float)) or not sigma_nsq > 0:
+        raise ValueError(f"sigma_nsq must be a positive number, got {sigma_nsq!r}")
+    return {"color": color, "crop_border": crop_border, "quantize": quantize, "subband": subband,
+            "sigma_nsq": float(sigma_nsq), "window": window, "grid": grid}
 
 
 def rred_features(
@@ -141,16 +151,16 @@ def rred_features(
 ) -> list[Features]:
     """RRED side information of each reference image in ``ref`` ``(N, C, H, W)`` in ``[0, data_range]``.
 
-    Pool with ``grid=G`` (G*G numbers; the default is ``grid=8``) or
-    ``window=k`` (``window=1``: the full subband); see the module docstring.
-    Values are sent as float32: ``nbytes() = 4 * count``.
+    ``color``/``crop_border``/``quantize``: the luminance convention (default:
+    MATLAB ``rgb2gray`` of the 8-bit image). ``subband``: the authors'
+    numbering (16: second scale, fourth orientation). Pool with ``grid=G``
+    (G*G numbers; ``grid=8`` when neither is given) or ``window=k``
+    (``window=1``: the full subband); see the module docstring. Values are
+    sent as float32: ``nbytes() = 4 * count``.
     """
-    window, grid = _pooling(window, grid)
-    _subband_position(subband)
-    if not isinstance(sigma_nsq, (int, float)) or not sigma_nsq > 0:
-        raise ValueError(f"sigma_nsq must be a positive number, got {sigma_nsq!r}")
-    options = {"color": color, "crop_border": crop_border, "quantize": quantize, "subband": subband,
-               "sigma_nsq": float(sigma_nsq), "window": window, "grid": grid}
+    options = rred_options(color=color, crop_border=crop_border, quantize=quantize, subband=subband,
+                           sigma_nsq=sigma_nsq, window=window, grid=grid)
+    window, grid = options["window"], options["grid"]
     pooling = f"window={window}" if window is not None else f"grid={grid}"
     records = []
     for luminance in luminance_255(ref, data_range=data_range, color=color, crop_border=crop_border,

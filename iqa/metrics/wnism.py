@@ -31,6 +31,8 @@ matlabPyrTools those files call.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -139,12 +141,39 @@ def _decode(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return alpha, beta, kld
 
 
+def _warn_if_saturated(alpha: np.ndarray, beta: np.ndarray, errors: np.ndarray) -> None:
+    """The 162-bit code has fixed ranges; say so when a subband falls outside them."""
+    sent_alpha, sent_beta, sent_errors = _decode(_encode(alpha, beta, errors, True))
+    outside = (np.abs(sent_alpha / alpha - 1) > _MANTISSA_STEP) | (np.abs(sent_beta - beta) > _BETA_STEP) | (
+        np.abs(sent_errors - errors) > _KLD_STEP
+    )
+    if outside.any():
+        bands = ", ".join(f"scale {level + 1} orientation {o + 1}" for (level, o), bad in zip(SUBBANDS, outside) if bad)
+        warnings.warn(
+            f"WNISM: the subband model of {bands} is outside the range of the authors' 162-bit code "
+            f"(alpha={alpha[outside]}, beta={beta[outside]}, d={errors[outside]}), so even the reference "
+            f"will not score 0; quantize_features=False sends float32 values instead",
+            stacklevel=3,
+        )
+
+
 def _model_errors(histograms: list[np.ndarray], alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """KL(p_m || h) per subband for the models (alpha, beta)."""
     return np.array([
         _kld(_model_histogram(alpha[k], beta[k], level, h.size), h)
         for k, (h, (level, _)) in enumerate(zip(histograms, SUBBANDS))
     ])
+
+
+def wnism_options(
+    *, color: str = "gray", crop_border: int = 0, quantize: int | None = 8,
+    quantize_features: bool = True, d0: float = 0.1,
+) -> dict:
+    """The checked options as the features record them (see ``wnism_features``)."""
+    if not isinstance(d0, (int, float)) or not d0 > 0:
+        raise ValueError(f"d0 must be a positive number, got {d0!r}")
+    return {"color": color, "crop_border": crop_border, "quantize": quantize,
+            "quantize_features": bool(quantize_features), "d0": float(d0)}
 
 
 def wnism_features(
@@ -159,17 +188,17 @@ def wnism_features(
 ) -> list[Features]:
     """WNISM side information of each reference image in ``ref`` ``(N, C, H, W)`` in ``[0, data_range]``.
 
+    ``color``/``crop_border``/``quantize``: the luminance convention (default:
+    MATLAB ``rgb2gray`` of the 8-bit image, as the authors' code reads it).
     ``quantize_features=True`` (default) transmits the authors' 162-bit code
     (21 bytes); ``False`` keeps the 18 numbers as float32 (72 bytes).
     ``d0`` is the receiver's constant D0, carried in the features so that
     scoring needs nothing else.
     """
-    if not isinstance(d0, (int, float)) or not d0 > 0:
-        raise ValueError(f"d0 must be a positive number, got {d0!r}")
+    options = wnism_options(color=color, crop_border=crop_border, quantize=quantize,
+                            quantize_features=quantize_features, d0=d0)
     images = luminance_255(ref, data_range=data_range, color=color, crop_border=crop_border,
                            quantize=quantize, min_size=_MIN_SIZE)
-    options = {"color": color, "crop_border": crop_border, "quantize": quantize,
-               "quantize_features": bool(quantize_features), "d0": float(d0)}
     records = []
     for luminance in images:
         histograms = _subband_histograms(luminance)
@@ -178,7 +207,10 @@ def wnism_features(
         # (the authors' code uses the unquantized fit, so an undistorted image
         # scored up to ~0.04 instead of <= 0.011).
         sent_alpha, sent_beta, _ = _decode(_encode(alpha, beta, np.zeros_like(alpha), quantize_features))
-        payload = _encode(sent_alpha, sent_beta, _model_errors(histograms, sent_alpha, sent_beta), quantize_features)
+        errors = _model_errors(histograms, sent_alpha, sent_beta)
+        payload = _encode(sent_alpha, sent_beta, errors, quantize_features)
+        if quantize_features:
+            _warn_if_saturated(alpha, beta, errors)
         bits = _BITS_PER_SUBBAND * len(SUBBANDS) if quantize_features else 32 * 3 * len(SUBBANDS)
         records.append(Features(
             metric="wnism", options=options, convention=describe(color, crop_border, quantize),
