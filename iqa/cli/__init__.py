@@ -16,5 +16,4 @@ def main() -> None:
     """Image-quality assessment for generative models."""
 
 
-from . import metrics_cmd  # noqa: E402,F401  (registers `iqa metrics`)
-from . import rr  # noqa: E402,F401  (registers `iqa rr extract`)
+from . import metrics_cmd, rr, samples, score  # noqa: E402,F401  (each module registers its commands)

@@ -57,3 +57,54 @@ def sample_images(split: str = "all") -> dict[str, Tensor]:
     if names is None:
         raise ValueError(f"split must be 'all', 'train' or 'valid', got {split!r}")
     return {name: torch.from_numpy(load_sample(name)).permute(2, 0, 1)[None].float() / 255 for name in names}
+
+
+DISTORTIONS = ("noise", "blur", "jpeg", "bicubic_x4")
+
+
+def distort(image: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """One of :data:`DISTORTIONS` applied to an ``(H, W, 3)`` uint8 image, returned as uint8."""
+    from PIL import Image, ImageFilter
+
+    if kind == "noise":
+        noise = np.random.default_rng(seed).normal(0.0, 12.0, image.shape)
+        return np.clip(image + noise, 0, 255).round().astype(np.uint8)
+    if kind == "blur":
+        return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius=1.5)))
+    if kind == "jpeg":
+        import io
+
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=20)
+        return np.asarray(Image.open(buffer).convert("RGB"))
+    if kind == "bicubic_x4":
+        from ..resize import imresize
+
+        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].double()
+        height, width = image.shape[:2]
+        low = imresize(pixels, 0.25).round().clamp(0, 255)
+        restored = imresize(low, size=(height, width)).round().clamp(0, 255)
+        return restored[0].permute(1, 2, 0).to(torch.uint8).numpy()
+    raise ValueError(f"distortion must be one of {', '.join(DISTORTIONS)}; got {kind!r}")
+
+
+def write_sample_pairs(root, names=SAMPLE_NAMES) -> list[tuple[str, str]]:
+    """Write ``root/ref/NAME.png`` and a distorted ``root/out/NAME.png`` for each sample photograph.
+
+    The distortions rotate through :data:`DISTORTIONS`; returns ``(name, distortion)`` pairs.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "ref").mkdir(parents=True, exist_ok=True)
+    (root / "out").mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, name in enumerate(names):
+        image = load_sample(name)
+        kind = DISTORTIONS[index % len(DISTORTIONS)]
+        Image.fromarray(image).save(root / "ref" / f"{name}.png")
+        Image.fromarray(distort(image, kind, seed=index)).save(root / "out" / f"{name}.png")
+        written.append((name, kind))
+    return written

@@ -50,7 +50,7 @@ def row_bands(height: int, halo: int, band_rows: int):
         yield start, min(start + band_rows, out_rows) + halo
 
 
-def band_rows_for(per_row_elements: int, budget_elements: int = 1 << 19, minimum: int = 8) -> int:
+def band_rows_for(per_row_elements: int, budget_elements: int = 1 << 18, minimum: int = 16) -> int:
     """Rows per band so that one band's working set stays near ``budget_elements`` values."""
     return max(minimum, budget_elements // max(per_row_elements, 1))
 

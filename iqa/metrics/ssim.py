@@ -143,23 +143,35 @@ def _prepared_components(x, y, data_range, color, crop_border, quantize, downsam
 def ssim_components(x: Tensor, y: Tensor, taps: list[float], c1: float, c2: float) -> tuple[Tensor, Tensor]:
     """Per-image, per-channel means of the SSIM map and the contrast-structure map, each ``(N, C)``.
 
-    Works through row bands so the five filtered statistics of a large image
-    never exist at full size at once.
+    Works image by image through bands of rows sized to stay in cache: the
+    filtering is memory-bound, and a band that fits in L2 runs about twice as
+    fast as whole-batch tensors. It also means the five filtered statistics
+    of a large image never exist at full size at once.
     """
     batch, channels, height, width = x.shape
     halo = len(taps) - 1
-    ssim_sum = x.new_zeros(batch, channels)
-    cs_sum = x.new_zeros(batch, channels)
-    for start, stop in row_bands(height, halo, band_rows_for(5 * batch * channels * width)):
-        xb, yb = x[..., start:stop, :], y[..., start:stop, :]
-        moments = filter_valid(torch.stack([xb, yb, xb * xb, yb * yb, xb * yb]), taps)
-        mu_x, mu_y, xx, yy, xy = moments.unbind(0)
-        mu_xy = mu_x * mu_y
-        mu_sq = mu_x * mu_x + mu_y * mu_y
-        cs_map = (2 * (xy - mu_xy) + c2) / (xx + yy - mu_sq + c2)
-        luminance = (2 * mu_xy + c1) / (mu_sq + c1)
-        ssim_sum = ssim_sum + (luminance * cs_map).sum(dim=(-2, -1))
-        cs_sum = cs_sum + cs_map.sum(dim=(-2, -1))
+    band_rows = band_rows_for(5 * channels * width)
+    ssim_means, cs_means = [], []
+    for index in range(batch):
+        ssim_sum = x.new_zeros(channels)
+        cs_sum = x.new_zeros(channels)
+        for start, stop in row_bands(height, halo, band_rows):
+            xb, yb = x[index, :, start:stop], y[index, :, start:stop]
+            band_ssim, band_cs = _band_sums(xb, yb, taps, c1, c2)
+            ssim_sum = ssim_sum + band_ssim
+            cs_sum = cs_sum + band_cs
+        ssim_means.append(ssim_sum)
+        cs_means.append(cs_sum)
     count = (height - halo) * (width - halo)
-    return ssim_sum / count, cs_sum / count
+    return torch.stack(ssim_means) / count, torch.stack(cs_means) / count
 
+
+def _band_sums(xb: Tensor, yb: Tensor, taps: list[float], c1: float, c2: float) -> tuple[Tensor, Tensor]:
+    """Sums over one band of the SSIM and contrast-structure maps, per channel."""
+    moments = filter_valid(torch.stack([xb, yb, xb * xb, yb * yb, xb * yb]), taps)
+    mu_x, mu_y, xx, yy, xy = moments.unbind(0)
+    mu_xy = mu_x * mu_y
+    mu_sq = mu_x * mu_x + mu_y * mu_y
+    cs_map = (2 * (xy - mu_xy) + c2) / (xx + yy - mu_sq + c2)
+    luminance = (2 * mu_xy + c1) / (mu_sq + c1)
+    return (luminance * cs_map).sum(dim=(-2, -1)), cs_map.sum(dim=(-2, -1))

@@ -1,0 +1,174 @@
+"""``iqa score``: score a folder pair (full-reference) or one folder (no-reference)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..io.pairs import image_files, pair_trees
+from ..io.results import FORMATS, ResultLog, json_safe
+from ..metrics.registry import METRICS, list_metrics
+from ..scorer import Item, metric_calls, resolve_device, score_items
+from ..stats import summarize
+from . import main
+
+
+def _default_metrics(kind: str) -> list[str]:
+    """Every metric of this kind that needs no downloaded weights."""
+    return [name for name in list_metrics(kind=kind) if not METRICS[name].needs_weights]
+
+
+@main.command("score")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--metrics", "metric_list", help="Comma-separated metric names (see `iqa metrics`). "
+              "Default: every FR metric that needs no weights (NR with one folder).")
+@click.option("--color", type=click.Choice(["rgb", "gray", "y"]), default=None,
+              help="Color convention for metrics that have one. Default: each metric's own (see `iqa metrics`).")
+@click.option("--crop-border", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Pixels removed from each side before scoring (SR convention: the scale).")
+@click.option("--out-suffix", default="", help="Suffix stripped from output stems when pairing, e.g. _x4.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Decoding processes running ahead of the scoring (0: decode in the main process).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Default: table on a terminal, json otherwise.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write results here as they are produced.")
+@click.option("--resume", is_flag=True, help="Skip the images already scored in --output.")
+def score_command(folders, metric_list, color, crop_border, out_suffix, device, batch_size, workers, fmt, output, resume):
+    """Score OUT_DIR against REF_DIR (full-reference), or one folder alone (no-reference).
+
+    \b
+      iqa score REF_DIR OUT_DIR            pairs files by relative path and stem
+      iqa score OUT_DIR                    no-reference metrics only
+
+    Exit status: 0 all scored, 1 some inputs failed (listed; the rest is scored), 2 usage error.
+    """
+    if len(folders) > 2:
+        raise click.UsageError(f"give REF_DIR OUT_DIR or one folder, got {len(folders)} folders")
+    if resume and output is None:
+        raise click.UsageError("--resume needs --output: the file whose rows are kept")
+    kind = "FR" if len(folders) == 2 else "NR"
+    names = [name.strip() for name in metric_list.split(",") if name.strip()] if metric_list else _default_metrics(kind)
+    if not names:
+        raise click.UsageError(f"no {kind} metric is available; see `iqa metrics`")
+    try:
+        calls = metric_calls(names, kind, color, crop_border)
+        torch_device = resolve_device(device)
+    except (KeyError, ValueError) as error:
+        raise click.UsageError(str(error.args[0] if error.args else error)) from None
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+
+    log = ResultLog(output, fmt, names, resume)
+    if kind == "FR":
+        pairing = pair_trees(folders[0], folders[1], out_suffix)
+        items = [Item(name, (ref, out)) for name, ref, out in pairing.pairs]
+        for problem in pairing.problems:
+            log.add_error(problem["name"], problem["error"])
+    else:
+        root = folders[0]
+        items = [Item(path.relative_to(root).as_posix(), (path,)) for path in image_files(root)]
+    if not items and not log.errors:
+        raise click.UsageError(f"no image files found in {', '.join(map(str, folders))}")
+
+    with _progress(len(items) - len(log.done & {item.name for item in items})) as advance:
+        bit_depths = score_items(items, calls, log, torch_device, batch_size, workers, advance)
+
+    document = {
+        "iqa_version": __version__,
+        "mode": kind,
+        "folders": [str(folder) for folder in folders],
+        "metrics": {
+            name: {
+                "kind": call.spec.kind,
+                "higher_is_better": call.spec.higher_is_better,
+                "convention": call.convention(bit_depths),
+                "definition": call.spec.convention,
+            }
+            for name, call in calls.items()
+        },
+        "summary": {name: summarize([row[name] for row in log.rows if name in row]) for name in names},
+        "images": sorted(log.rows, key=lambda row: row["name"]),
+        "errors": log.errors,
+    }
+    log.finish(document)
+    _emit(document, fmt, output)
+    sys.exit(1 if log.errors else 0)
+
+
+class _progress:
+    """A tqdm bar on a terminal, nothing otherwise."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if sys.stderr.isatty() and self.total > 0:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="img", desc="scoring", file=sys.stderr)
+        return self.bar.update if self.bar is not None else (lambda count: None)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _emit(document: dict, fmt: str, output: Path | None) -> None:
+    if fmt == "json" and output is None:
+        import json
+
+        click.echo(json.dumps(json_safe(document), indent=2))
+    elif fmt == "table":
+        text = format_table(document)
+        if output is not None:
+            output.write_text(text + "\n", encoding="utf-8")
+        click.echo(text)
+    elif output is None:  # csv/jsonl to stdout: rows after the run
+        _echo_rows(document, fmt)
+    if document["errors"]:
+        click.echo(f"{len(document['errors'])} input(s) failed:", err=True)
+        for entry in document["errors"]:
+            click.echo(f"  {entry['name']}: {entry['error']}", err=True)
+
+
+def _echo_rows(document: dict, fmt: str) -> None:
+    import csv
+    import io
+    import json
+
+    names = list(document["metrics"])
+    if fmt == "jsonl":
+        for entry in document["images"] + document["errors"]:
+            click.echo(json.dumps(json_safe(entry)))
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", *names, "error"])
+    for row in document["images"]:
+        writer.writerow([row["name"], *(row.get(name, "") for name in names), ""])
+    for entry in document["errors"]:
+        writer.writerow([entry["name"], *([""] * len(names)), entry["error"]])
+    click.echo(buffer.getvalue().rstrip("\n"))
+
+
+def format_table(document: dict) -> str:
+    """The per-metric summary as an aligned text table."""
+    lines = [f"{'metric':<10} {'better':<7} {'mean':>10} {'median':>10} {'std':>9} {'95% CI':>23} {'n':>5}  convention"]
+    lines.append("-" * (len(lines[0]) + 12))
+    for name, stats in document["summary"].items():
+        meta = document["metrics"][name]
+        better = "higher" if meta["higher_is_better"] else "lower"
+        if stats["n"] == 0:
+            lines.append(f"{name:<10} {better:<7} {'-':>10} {'-':>10} {'-':>9} {'-':>23} {0:>5}  {meta['convention']}")
+            continue
+        low, high = stats["ci95"]
+        lines.append(
+            f"{name:<10} {better:<7} {stats['mean']:>10.4f} {stats['median']:>10.4f} {stats['std']:>9.4f} "
+            f"{f'[{low:.4f}, {high:.4f}]':>23} {stats['n']:>5}  {meta['convention']}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,212 @@
+"""Score folders of images with registered metrics: the engine behind ``iqa score``.
+
+Files are paired (full-reference) or listed (no-reference), their headers read
+to group same-size images into batches, and a ``DataLoader`` decodes the next
+batches in worker processes while the current one is scored. Every row and
+every failure goes to the :class:`~iqa.io.results.ResultLog` the moment it
+is known.
+"""
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from .io.images import ImageReadError, read_header, read_image
+from .io.results import ResultLog
+from .metrics.registry import MetricSpec, get_metric
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; other names are passed to ``torch.device``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu or auto")
+    return torch.device(device)
+
+
+class MetricCall:
+    """A registered metric bound to the options of one run.
+
+    Only options the metric function accepts are passed; ``convention`` says
+    which were applied, so a metric without a color option is never labelled
+    with one.
+    """
+
+    def __init__(self, spec: MetricSpec, color: str | None, crop_border: int):
+        self.spec = spec
+        self.function = spec.load()
+        accepted = inspect.signature(self.function).parameters
+        self.options: dict = {"data_range": 1.0, "reduction": "none"}
+        if "crop_border" in accepted:
+            self.options["crop_border"] = crop_border
+        self.color = (color or spec.default_color) if "color" in accepted else None
+        if self.color is not None:
+            self.options["color"] = self.color
+        self.takes_quantize = "quantize" in accepted
+        self.crop_border = crop_border
+
+    def __call__(self, *images: Tensor, bits: int = 8) -> Tensor:
+        options = dict(self.options)
+        if self.takes_quantize:
+            options["quantize"] = bits
+        return self.function(*images, **options)
+
+    def convention(self, bit_depths: set[int] = frozenset({8})) -> str:
+        """E.g. ``gray/u8,crop=0``: converted luminance is rounded to the files' bit depth, as MATLAB does."""
+        color = self.color or "n/a"
+        rounding = ""
+        if self.takes_quantize and color not in ("rgb", "n/a"):
+            rounding = "/" + "+".join(f"u{bits}" for bits in sorted(bit_depths or {8}))
+        return f"{color}{rounding},crop={self.crop_border}"
+
+
+@dataclass
+class Item:
+    name: str
+    paths: tuple[Path, ...]  # (ref, out) for full-reference, (image,) for no-reference
+
+
+class _Decode(Dataset):
+    def __init__(self, items: list[Item]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        item = self.items[index]
+        try:
+            decoded = [read_image(path) for path in item.paths]
+        except ImageReadError as error:
+            return item.name, None, str(error)
+        return item.name, decoded, None
+
+
+def _collate(samples):
+    return samples  # images of one batch are stacked by channel count and bit depth in _sub_batches
+
+
+def _sub_batches(samples) -> Iterator[tuple[list[str], list[Tensor], int, list[str]]]:
+    """Group decoded items by (channels, bits) and stack them; gray is promoted to RGB within a mixed pair."""
+    groups: dict[tuple[int, int], list] = defaultdict(list)
+    for name, decoded, _ in samples:
+        channels = max(image.pixels.shape[0] for image in decoded)
+        pixels = [image.pixels.expand(channels, -1, -1) for image in decoded]
+        bits = max(image.bits for image in decoded)
+        notes = sorted({image.note for image in decoded if image.note})
+        if len({image.pixels.shape[0] for image in decoded}) > 1:
+            notes.append("gray image expanded to RGB to match its pair")
+        groups[(channels, bits)].append((name, pixels, notes))
+    for (_, bits), members in groups.items():
+        names = [name for name, _, _ in members]
+        stacks = [torch.stack([pixels[i] for _, pixels, _ in members]) for i in range(len(members[0][1]))]
+        notes = ["; ".join(member_notes) for _, _, member_notes in members]
+        yield names, stacks, bits, notes
+
+
+def plan_batches(items: list[Item], batch_size: int, log: ResultLog) -> list[list[int]]:
+    """Read headers only, report size mismatches and unreadable files, group the rest by size."""
+    by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for index, item in enumerate(items):
+        try:
+            sizes = [read_header(path) for path in item.paths]
+        except ImageReadError as error:
+            log.add_error(item.name, str(error))
+            continue
+        if len(set(sizes)) > 1:
+            (rh, rw), (oh, ow) = sizes
+            log.add_error(item.name, f"size mismatch: ref {rw}x{rh}, out {ow}x{oh} ({item.paths[1]})")
+            continue
+        by_size[sizes[0]].append(index)
+    return [indices[i : i + batch_size] for indices in by_size.values() for i in range(0, len(indices), batch_size)]
+
+
+def score_items(
+    items: list[Item],
+    calls: dict[str, MetricCall],
+    log: ResultLog,
+    device: torch.device,
+    batch_size: int = 8,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> set[int]:
+    """Score every item not already in ``log``, record rows and errors in it, return the bit depths seen."""
+    done = log.done
+    items = [item for item in items if item.name not in done]
+    batches = plan_batches(items, batch_size, log)
+    if progress is not None:
+        progress(len(items) - sum(map(len, batches)))  # items that failed already at the header
+    bit_depths: set[int] = set()
+    if not batches:
+        return bit_depths
+    loader = DataLoader(
+        _Decode(items),
+        batch_sampler=batches,
+        num_workers=workers,
+        collate_fn=_collate,
+        prefetch_factor=4 if workers > 0 else None,
+        persistent_workers=False,
+    )
+    with torch.inference_mode():
+        for samples in loader:
+            for name, _, error in samples:
+                if error is not None:
+                    log.add_error(name, error)
+            good = [sample for sample in samples if sample[2] is None]
+            for names, stacks, bits, notes in _sub_batches(good):
+                images = [stack.to(device, non_blocking=True) for stack in stacks]
+                _score_batch(names, images, bits, notes, calls, log)
+                bit_depths.add(bits)
+            if progress is not None:
+                progress(len(samples))
+    return bit_depths
+
+
+def _score_batch(names, images, bits, notes, calls: dict[str, MetricCall], log: ResultLog) -> None:
+    rows = [{"name": name} for name in names]
+    for metric, call in calls.items():
+        try:
+            values = call(*images, bits=bits).tolist()
+        except ValueError:
+            values = _score_one_by_one(names, images, bits, metric, call, log)
+        for row, value in zip(rows, values):
+            if value is not None:
+                row[metric] = value
+    for row, note in zip(rows, notes):
+        if note:
+            row["note"] = note
+        if len(row) > 1:  # keep what was scored even when one metric failed for this image
+            log.add_row(row)
+
+
+def _score_one_by_one(names, images, bits, metric, call, log) -> list:
+    """After a batch failed, find which images fail and why; the others keep their values."""
+    values = []
+    for index, name in enumerate(names):
+        try:
+            values.append(float(call(*(image[index : index + 1] for image in images), bits=bits)[0]))
+        except ValueError as error:
+            log.add_error(name, f"{metric}: {error}")
+            values.append(None)
+    return values
+
+
+def metric_calls(names: list[str], kind: str, color: str | None, crop_border: int) -> dict[str, MetricCall]:
+    calls = {}
+    for name in names:
+        spec = get_metric(name)
+        if spec.kind != kind:
+            raise ValueError(
+                f"metric {name!r} is {spec.kind}, but this run scores {kind} metrics "
+                f"({'give a reference folder' if spec.kind == 'FR' else 'give only one folder' if spec.kind == 'NR' else 'see iqa metrics'})"
+            )
+        calls[name] = MetricCall(spec, color, crop_border)
+    return calls
