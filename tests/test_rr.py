@@ -373,9 +373,9 @@ def test_cli_extract_writes_features_by_relative_name(image_folder, tmp_path):
     assert "side information: 554 B in all, 277 B per image" in result.output
     loaded = iqa.rr.load_features(output)
     assert sorted(loaded) == ["0801.png", "sub/0802.png"]
-    from iqa.cli.rr import _read_image
+    from iqa.io import read_image
 
-    reference = _read_image(image_folder / "sub" / "0802.png")
+    reference = read_image(image_folder / "sub" / "0802.png").pixels
     assert loaded["sub/0802.png"]["rred"] == iqa.rr.extract(reference, "rred")
     assert iqa.rr.score(loaded["sub/0802.png"]["wnism"], reference) < 0.011
 
@@ -394,10 +394,10 @@ def test_cli_reports_bad_files_and_keeps_the_rest(image_folder, tmp_path):
 def test_cli_resume_extracts_only_what_is_missing(image_folder, tmp_path, monkeypatch):
     output = tmp_path / "features.json"
     # A run killed after the first image: the file holds what was written so far.
-    from iqa.cli.rr import _read_image
+    from iqa.io import read_image
 
     partial = iqa.rr.FeatureFile(output, interval=0)
-    partial.add("0801.png", iqa.rr.extract(_read_image(image_folder / "0801.png"), "rred"))
+    partial.add("0801.png", iqa.rr.extract(read_image(image_folder / "0801.png").pixels, "rred"))
     assert _run(image_folder, "-o", output).exit_code == 2  # refuses to overwrite without --resume
     calls = []
     extract = iqa.rr.extract

@@ -7,31 +7,9 @@ from pathlib import Path
 import click
 
 from .. import rr
+from ..io import ImageReadError, read_image
+from ..io.pairs import image_files
 from . import main
-
-# Until iqa/io lands: the formats PIL decodes that image folders hold.
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-
-
-def _find_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES)
-
-
-def _read_image(path: Path):
-    """A minimal reader (until iqa/io lands): ``(1, C, H, W)`` float32 in [0, 1]; 8- and 16-bit files."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    with Image.open(path) as image:
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.float32) / 65535.0
-        else:
-            array = np.asarray(image.convert("RGB" if image.mode not in ("L", "RGB") else image.mode),
-                               dtype=np.float32) / 255.0
-    if array.ndim == 2:
-        array = array[..., None]
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None]
 
 
 def _metric_list(value: str) -> list[str]:
@@ -68,7 +46,7 @@ def extract_command(ref_dir: Path, output: Path, metric_names: str, rred_grid: i
         raise click.UsageError("pass --rred-grid or --rred-window, not both")
     options = {"wnism": {}, "rred": {"grid": rred_grid, "window": rred_window}}
     resolved = {metric: rr.resolve_options(metric, **options[metric]) for metric in metrics}
-    paths = _find_images(ref_dir)
+    paths = image_files(ref_dir)
     if not paths:
         raise click.UsageError(f"no images found under {ref_dir}")
     if output.exists() and not resume:
@@ -81,13 +59,14 @@ def extract_command(ref_dir: Path, output: Path, metric_names: str, rred_grid: i
             name = path.relative_to(ref_dir).as_posix()
             todo = [m for m in metrics if not store.has(name, m, resolved[m])]
             try:
-                image = _read_image(path) if todo else None
+                image = read_image(path).pixels if todo else None
                 for metric in todo:
                     store.add(name, rr.extract(image, metric, **options[metric]))
-            except Exception as error:  # one bad file must not stop the folder
+            except (ImageReadError, ValueError) as error:  # one bad file must not stop the folder
                 failed += 1
-                store.fail(name, f"{type(error).__name__}: {error}")
-                click.echo(f"error: {name}: {error}", err=True)
+                reason = error.reason if isinstance(error, ImageReadError) else str(error)
+                store.fail(name, reason)
+                click.echo(f"error: {name}: {reason}", err=True)
             for metric in metrics:
                 record = store.images.get(name, {}).get(metric)
                 if record is not None:
