@@ -254,6 +254,16 @@ def test_scaled_entropies_match_the_authors_formulas():
     np.testing.assert_allclose(rred_module._scaled_entropies(band, 0.1), expected, rtol=1e-9)
 
 
+@pytest.mark.parametrize("subband", [16, 25, 9])
+def test_rred_subband_is_pyrtools_steerable_pyramid_band(subband):
+    import pyrtools
+
+    luminance = np.random.default_rng(0).uniform(0, 255, (100, 84))
+    level, orientation = rred_module._subband_position(subband)
+    pyramid = pyrtools.pyramids.SteerablePyramidSpace(luminance, height=4, order=5, edge_type="reflect1")
+    np.testing.assert_array_equal(rred_module._subband(luminance, subband), pyramid.pyr_coeffs[level, orientation])
+
+
 def test_subband_numbering_follows_ind2wtree():
     # ind2wtree reverses buildSpyr's list [hi0, 6 bands x 4 scales, lo0]: 16 -> row 11 -> scale 2, band 4.
     assert rred_module._subband_position(16) == (1, 3)

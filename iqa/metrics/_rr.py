@@ -93,16 +93,16 @@ def _iqa_version() -> str:
     return __version__
 
 
-def pyramids():
-    """``pyrtools.pyramids``, or an ImportError that says how to install it."""
+def pyrtools():
+    """The ``pyrtools`` package, or an ImportError that says how to install it."""
     try:
-        import pyrtools.pyramids
+        import pyrtools
     except ImportError:
         raise ImportError(
             "the reduced-reference metrics (wnism, rred) use the steerable pyramids of pyrtools: "
             'pip install "iqa[rr]"'
         ) from None
-    return pyrtools.pyramids
+    return pyrtools
 
 
 def luminance_255(

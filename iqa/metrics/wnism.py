@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._rr import Features, describe, luminance_255, pyramids, score_each, to_float32
+from ._rr import Features, describe, luminance_255, pyrtools, score_each, to_float32
 from ._validate import reduce
 
 # 1-based subbands 1, 3, 6, 8, 9, 11 of 12 (4 orientations per scale) in the authors' code.
@@ -104,7 +104,7 @@ def _fit(histogram: np.ndarray, level: int) -> tuple[float, float]:
 
 
 def _subband_histograms(luminance: np.ndarray) -> list[np.ndarray]:
-    pyramid = pyramids().SteerablePyramidFreq(luminance, height=_LEVELS, order=_ORDER)
+    pyramid = pyrtools().pyramids.SteerablePyramidFreq(luminance, height=_LEVELS, order=_ORDER)
     histograms = []
     for level, orientation in SUBBANDS:
         guard = _GUARD_BAND >> level
