@@ -20,15 +20,16 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor
 
 from .metrics._rr import Features
 from .metrics.registry import get_metric
 
-__all__ = ["Features", "RR_METRICS", "extract", "score", "resolve_options", "load_features", "FeatureFile"]
+__all__ = ["RR_METRICS", "FeatureFile", "Features", "extract", "load_features", "resolve_options", "score"]
 
 FILE_FORMAT = "iqa-rr-features/1"
 

@@ -10,6 +10,7 @@ the authors' ``extract_red_info.m``; and the properties the papers claim
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import math
 
@@ -21,9 +22,9 @@ import torch.nn.functional as F
 pytest.importorskip("pyrtools")
 scipy_stats = pytest.importorskip("scipy.stats")
 
-import iqa  # noqa: E402
-import iqa.rr  # noqa: E402
-from iqa.data import sample_images  # noqa: E402
+import iqa
+import iqa.rr
+from iqa.data import sample_images
 
 # The modules, not the functions of the same name that iqa.metrics re-exports.
 rred_module = importlib.import_module("iqa.metrics.rred")
@@ -115,7 +116,7 @@ def test_grows_with_distortion_strength(variant, distortion, references, feature
         values = scores[variant, name, distortion]
         undistorted = iqa.rr.score(features[variant, name], references[name])
         assert undistorted < values[0], (name, values)
-        assert all(a < b for a, b in zip(values, values[1:])), (name, values)
+        assert all(a < b for a, b in itertools.pairwise(values)), (name, values)
 
 
 @pytest.mark.parametrize("distortion", DISTORTIONS)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ class Features:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Features:
         if not isinstance(record, dict):
-            raise ValueError(f"RR features must be a JSON object, got {type(record).__name__}")
+            raise TypeError(f"RR features must be a JSON object, got {type(record).__name__}")
         missing = [key for key in _FIELDS if key not in record]
         if missing:
             raise ValueError(f"RR features lack the field(s) {', '.join(missing)}; got {sorted(record)}")

@@ -34,7 +34,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from ._rr import Features, describe, luminance_255, pyrtools, score_each, to_float32
