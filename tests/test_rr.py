@@ -423,6 +423,17 @@ def test_cli_resume_extracts_only_what_is_missing(image_folder, tmp_path, monkey
     assert iqa.rr.load_features(output)["0801.png"]["rred"].options["window"] == 1
 
 
+def test_cli_names_the_file_in_warnings(image_folder, tmp_path):
+    from PIL import Image
+
+    from iqa.data.samples import load_sample
+
+    Image.fromarray(load_sample("coffee")[:80, :96, 0]).save(image_folder / "dark.png")
+    result = _run(image_folder, "-o", tmp_path / "f.json", "--metrics", "wnism")
+    assert result.exit_code == 0
+    assert "warning: dark.png: WNISM: the subband model" in result.output
+
+
 def test_cli_usage_errors(image_folder, tmp_path):
     result = _run(image_folder, "-o", tmp_path / "f.json", "--metrics", "rrde")
     assert result.exit_code == 2 and "did you mean 'rred'" in result.output

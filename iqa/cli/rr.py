@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from pathlib import Path
 
 import click
@@ -61,7 +62,11 @@ def extract_command(ref_dir: Path, output: Path, metric_names: str, rred_grid: i
             try:
                 image = read_image(path).pixels if todo else None
                 for metric in todo:
-                    store.add(name, rr.extract(image, metric, **options[metric]))
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        store.add(name, rr.extract(image, metric, **options[metric]))
+                    for warning in caught:  # e.g. WNISM's code range: name the file, not our source line
+                        click.echo(f"warning: {name}: {warning.message}", err=True)
             except (ImageReadError, ValueError) as error:  # one bad file must not stop the folder
                 failed += 1
                 reason = error.reason if isinstance(error, ImageReadError) else str(error)
