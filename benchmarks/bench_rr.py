@@ -63,8 +63,8 @@ def main() -> None:
         metric = label.split()[0]
         features = iqa.rr.extract(refs, metric, **options)
         features = features if isinstance(features, list) else [features]
-        extract_rate = per_second(lambda: iqa.rr.extract(refs, metric, **options), n, repeats=1)
-        score_rate = per_second(lambda: iqa.rr.score(features, dists), n, repeats=1)
+        extract_rate = per_second(lambda m=metric, o=options: iqa.rr.extract(refs, m, **o), n, repeats=1)
+        score_rate = per_second(lambda f=features: iqa.rr.score(f, dists), n, repeats=1)
         sizes = sorted({f.nbytes() for f in features})
         agreement = []
         for name, apply, strengths in (("noise", _noisy, NOISE), ("blur", _blurred, BLUR)):
