@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -169,8 +168,9 @@ class FeatureFile:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, then rename: a kill mid-write never leaves a truncated file.
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w") as stream:
+        # (open() rather than mkstemp, whose 0600 mode would stick to the features file.)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(temporary, "w") as stream:
             json.dump(document, stream, separators=(",", ":"))
         os.replace(temporary, self.path)
         self._last_write = time.monotonic()
