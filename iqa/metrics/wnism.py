@@ -22,7 +22,11 @@ rebuilds, so an undistorted image scores <= 0.011 rather than up to ~0.04.
 Receiver: ``D = log2(1 + sum_k |KL(p_m^k || q^k) - d^k| / D0)`` with ``q`` the
 histogram of the distorted subband; 0 means no detected distortion, larger is
 worse. ``D0 = 0.1`` as the paper states (the authors' later ``qaware`` release
-uses 0.001; D0 only changes the scale, not the ranking).
+uses 0.001; D0 only changes the scale, not the ranking). D grows with noise
+and blur strength, but saturates under very strong blur (Gaussian sigma >= 3 px
+on 256x256 crops it can even fall back a little): the blurred subbands collapse
+into the central histogram bin, and ``kld.m`` only sums over bins where both
+histograms are non-zero.
 
 Checked against: the authors' MATLAB release (RRIQA, Dec 2004: ``feature_calculation.m``,
 ``ggd_hist.m``, ``kld.m``, ``feature_quantization.m``, ``quality_analysis.m``),
