@@ -28,7 +28,7 @@ from torch import Tensor
 from .metrics._rr import Features
 from .metrics.registry import get_metric
 
-__all__ = ["RR_METRICS", "FeatureFile", "Features", "extract", "load_features", "resolve_options", "score"]
+__all__ = ["RR_METRICS", "FeatureFile", "Features", "extract", "load_features", "resolve_options", "save_features", "score"]
 
 FILE_FORMAT = "iqa-rr-features/1"
 
@@ -114,6 +114,15 @@ def load_features(path: str | os.PathLike) -> dict[str, dict[str, Features]]:
         }
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         raise ValueError(f"{path}: malformed features: {error}") from None
+
+
+def save_features(path: str | os.PathLike, table: dict[str, dict[str, Features]]) -> None:
+    """Write ``{image name: {metric: Features}}`` as a features file (the format ``load_features`` reads)."""
+    store = FeatureFile(path)
+    for name, metrics in table.items():
+        for features in metrics.values():
+            store.images.setdefault(name, {})[features.metric] = features.to_dict()
+    store.close()
 
 
 class FeatureFile:

@@ -184,6 +184,12 @@ def test_feature_file_round_trip(tmp_path, references, features):
         assert loaded[f"sub/{name}.png"] == {"rred": features["rred", name], "wnism": features["wnism", name]}
 
 
+def test_save_features_round_trip(tmp_path, features):
+    table = {"a.png": {"wnism": features["wnism", "chelsea"]}, "b/c.png": {"rred": features["rred-full", "coffee"]}}
+    iqa.rr.save_features(tmp_path / "f.json", table)
+    assert iqa.rr.load_features(tmp_path / "f.json") == table
+
+
 def test_load_features_rejects_other_files(tmp_path):
     (tmp_path / "scores.json").write_text('{"metrics": {}}')
     with pytest.raises(ValueError, match="not an iqa RR features file"):
