@@ -28,7 +28,9 @@ from torch import Tensor
 from .metrics._rr import Features
 from .metrics.registry import get_metric
 
-__all__ = ["RR_METRICS", "FeatureFile", "Features", "extract", "load_features", "resolve_options", "save_features", "score"]
+__all__ = [
+    "RR_METRICS", "FeatureFile", "Features", "extract", "load_features", "resolve_options", "save_features", "score",
+]
 
 FILE_FORMAT = "iqa-rr-features/1"
 
