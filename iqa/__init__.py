@@ -15,14 +15,17 @@ from .metrics import (
     list_metrics,
     ms_ssim,
     psnr,
+    rred,
     ssim,
+    wnism,
 )
+from . import rr
 from .resize import imresize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "list_metrics", "get_metric",
-    "psnr", "ssim", "ms_ssim", "gmsd", "imresize",
+    "psnr", "ssim", "ms_ssim", "gmsd", "wnism", "rred", "imresize", "rr",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]

@@ -41,8 +41,10 @@ class MetricCall:
     with one.
     """
 
-    def __init__(self, spec: MetricSpec, color: str | None, crop_border: int):
+    def __init__(self, spec: MetricSpec, color: str | None, crop_border: int, features: dict | None = None):
         self.spec = spec
+        # Reduced-reference: {image name: {metric: iqa.rr.Features}}; the features carry the convention.
+        self.features = features
         self.function = spec.load()
         accepted = inspect.signature(self.function).parameters
         self.options: dict = {"data_range": 1.0, "reduction": "none"}
@@ -54,14 +56,19 @@ class MetricCall:
         self.takes_quantize = "quantize" in accepted
         self.crop_border = crop_border
 
-    def __call__(self, *images: Tensor, bits: int = 8) -> Tensor:
+    def __call__(self, names: list[str], *images: Tensor, bits: int = 8) -> Tensor:
         options = dict(self.options)
         if self.takes_quantize:
             options["quantize"] = bits
+        if self.features is not None:
+            return self.function([self.features[name][self.spec.name] for name in names], *images, **options)
         return self.function(*images, **options)
 
     def convention(self, bit_depths: set[int] = frozenset({8})) -> str:
         """E.g. ``gray/u8,crop=0``: converted luminance is rounded to the files' bit depth, as MATLAB does."""
+        if self.features is not None:
+            recorded = {per[self.spec.name].convention for per in self.features.values() if self.spec.name in per}
+            return " | ".join(sorted(recorded)) + " (from the features file)"
         color = self.color or "n/a"
         rounding = ""
         if self.takes_quantize and color not in ("rgb", "n/a"):
@@ -188,7 +195,7 @@ def _score_batch(names, images, bits, notes, calls: dict[str, MetricCall], log: 
     rows = [{"name": name} for name in names]
     for metric, call in calls.items():
         try:
-            values = call(*images, bits=bits).tolist()
+            values = call(names, *images, bits=bits).tolist()
         except ValueError:
             values = _score_one_by_one(names, images, bits, metric, call, log)
         for row, value in zip(rows, values):
@@ -206,21 +213,32 @@ def _score_one_by_one(names, images, bits, metric, call, log) -> list:
     values = []
     for index, name in enumerate(names):
         try:
-            values.append(float(call(*(image[index : index + 1] for image in images), bits=bits)[0]))
+            single = [image[index : index + 1] for image in images]
+            values.append(float(call([name], *single, bits=bits)[0]))
         except ValueError as error:
             log.add_error(name, f"{metric}: {error}")
             values.append(None)
     return values
 
 
-def metric_calls(names: list[str], kind: str, color: str | None, crop_border: int) -> dict[str, MetricCall]:
+_HOW_TO_RUN = {
+    "FR": "give REF_DIR OUT_DIR",
+    "NR": "give one folder",
+    "RR": "give --rr FEATURES.json OUT_DIR",
+    "DIST": "use iqa fid / iqa kid",
+}
+
+
+def metric_calls(
+    names: list[str], kind: str, color: str | None, crop_border: int, features: dict | None = None
+) -> dict[str, MetricCall]:
     calls = {}
     for name in names:
         spec = get_metric(name)
         if spec.kind != kind:
             raise ValueError(
                 f"metric {name!r} is {spec.kind}, but this run scores {kind} metrics "
-                f"({'give a reference folder' if spec.kind == 'FR' else 'give only one folder' if spec.kind == 'NR' else 'see iqa metrics'})"
+                f"({_HOW_TO_RUN[spec.kind]})"
             )
-        calls[name] = MetricCall(spec, color, crop_border)
+        calls[name] = MetricCall(spec, color, crop_border, features)
     return calls

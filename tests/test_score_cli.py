@@ -181,3 +181,26 @@ def test_metrics_command_lists_registry():
     result = run("metrics", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["gmsd"]["higher_is_better"] is False
+
+
+def test_reduced_reference_scoring_pairs_features_by_name(folders, tmp_path):
+    pytest.importorskip("pyrtools")
+    ref, out = folders
+    features = tmp_path / "features.json"
+    extracted = run("rr", "extract", ref, "-o", features, "--metrics", "rred")
+    assert extracted.exit_code == 0, extracted.output
+    save(out / "extra.png", photo("astronaut", 64))
+    result = run("score", "--rr", features, out, "--format", "json")
+    assert result.exit_code == 1  # extra.png has no features
+    document = json.loads(result.stdout)
+    assert list(document["metrics"]) == ["rred"]
+    assert "from the features file" in document["metrics"]["rred"]["convention"]
+    by_name = {row["name"]: row["rred"] for row in document["images"]}
+    assert sorted(by_name) == ["astronaut.png", "chelsea.png", "coffee.png"]
+    from iqa import rr
+
+    table = rr.load_features(features)
+    expected = rr.score(table["coffee.png"]["rred"], to_tensor(np.asarray(Image.open(out / "coffee.png"))))
+    assert by_name["coffee.png"] == pytest.approx(float(expected), rel=1e-9)
+    assert [entry["name"] for entry in document["errors"]] == ["extra.png"]
+    assert run("score", "--rr", features, ref, out).exit_code == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..io.pairs import image_files, pair_trees
+from ..io.pairs import image_files, pair_names, pair_trees
 from ..io.results import FORMATS, ResultLog, json_safe
 from ..metrics.registry import METRICS, list_metrics
 from ..scorer import Item, metric_calls, resolve_device, score_items
@@ -28,6 +28,8 @@ def _default_metrics(kind: str) -> list[str]:
               help="Color convention for metrics that have one. Default: each metric's own (see `iqa metrics`).")
 @click.option("--crop-border", type=click.IntRange(min=0), default=0, show_default=True,
               help="Pixels removed from each side before scoring (SR convention: the scale).")
+@click.option("--rr", "rr_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Reduced-reference features of the references (from `iqa rr extract`); then give only OUT_DIR.")
 @click.option("--out-suffix", default="", help="Suffix stripped from output stems when pairing, e.g. _x4.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -41,13 +43,14 @@ def _default_metrics(kind: str) -> list[str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write results here as they are produced.")
 @click.option("--resume", is_flag=True, help="Skip the images already scored in --output.")
-def score_command(folders, metric_list, color, crop_border, out_suffix, device, batch_size, workers, compile_mode, fmt,
+def score_command(folders, metric_list, color, crop_border, rr_file, out_suffix, device, batch_size, workers, compile_mode, fmt,
                   output, resume):
     """Score OUT_DIR against REF_DIR (full-reference), or one folder alone (no-reference).
 
     \b
       iqa score REF_DIR OUT_DIR            pairs files by relative path and stem
       iqa score OUT_DIR                    no-reference metrics only
+      iqa score --rr FEATURES.json OUT_DIR reduced-reference metrics (features from `iqa rr extract`)
 
     Exit status: 0 all scored, 1 some inputs failed (listed; the rest is scored), 2 usage error.
     """
@@ -55,21 +58,36 @@ def score_command(folders, metric_list, color, crop_border, out_suffix, device, 
         raise click.UsageError(f"give REF_DIR OUT_DIR or one folder, got {len(folders)} folders")
     if resume and output is None:
         raise click.UsageError("--resume needs --output: the file whose rows are kept")
-    kind = "FR" if len(folders) == 2 else "NR"
-    names = [name.strip() for name in metric_list.split(",") if name.strip()] if metric_list else _default_metrics(kind)
+    features = None
+    if rr_file is not None:
+        if len(folders) != 1:
+            raise click.UsageError("with --rr give only OUT_DIR: the references are in the features file")
+        features = _load_rr_features(rr_file)
+    kind = "RR" if features is not None else "FR" if len(folders) == 2 else "NR"
+    if metric_list:
+        names = [name.strip() for name in metric_list.split(",") if name.strip()]
+    elif features is not None:
+        names = sorted({metric for per_image in features.values() for metric in per_image})
+    else:
+        names = _default_metrics(kind)
     if not names:
         raise click.UsageError(f"no {kind} metric is available; see `iqa metrics`")
     try:
-        calls = metric_calls(names, kind, color, crop_border)
+        calls = metric_calls(names, kind, color, crop_border, features)
         torch_device = resolve_device(device)
     except (KeyError, ValueError) as error:
         raise click.UsageError(str(error.args[0] if error.args else error)) from None
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
 
     log = ResultLog(output, fmt, names, resume)
-    if kind == "FR":
-        pairing = pair_trees(folders[0], folders[1], out_suffix)
-        items = [Item(name, (ref, out)) for name, ref, out in pairing.pairs]
+    if kind in ("FR", "RR"):
+        if kind == "FR":
+            pairing = pair_trees(folders[0], folders[1], out_suffix)
+            items = [Item(name, (ref, out)) for name, ref, out in pairing.pairs]
+        else:
+            pairing = pair_names(list(features), str(rr_file), folders[0], out_suffix)
+            items = [Item(name, (out,)) for name, _, out in pairing.pairs]
+            items = _with_features(items, features, names, rr_file, log)
         for problem in pairing.problems:
             log.add_error(problem["name"], problem["error"])
     else:
@@ -101,6 +119,27 @@ def score_command(folders, metric_list, color, crop_border, out_suffix, device, 
     log.finish(document)
     _emit(document, fmt, output)
     sys.exit(1 if log.errors else 0)
+
+
+def _load_rr_features(path: Path) -> dict:
+    from ..rr import load_features
+
+    try:
+        return load_features(path)
+    except (ValueError, FileNotFoundError) as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _with_features(items: list[Item], features: dict, names: list[str], source: Path, log: ResultLog) -> list[Item]:
+    """Items whose features hold every requested metric; the others become errors."""
+    kept = []
+    for item in items:
+        missing = [name for name in names if name not in features[item.name]]
+        if missing:
+            log.add_error(item.name, f"{source} has no {', '.join(missing)} features for this image")
+        else:
+            kept.append(item)
+    return kept
 
 
 class _progress:

@@ -8,7 +8,7 @@ returned as problems, never dropped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .images import IMAGE_SUFFIXES
 
@@ -33,39 +33,57 @@ def image_files(root: Path) -> list[Path]:
     )
 
 
-def _index(root: Path, strip_suffix: str, problems: list[dict]) -> dict[str, Path]:
-    by_key: dict[str, Path] = {}
-    for path in image_files(root):
-        relative = path.relative_to(root)
-        stem = relative.stem
-        if strip_suffix and stem.endswith(strip_suffix):
-            stem = stem[: -len(strip_suffix)]
-        key = relative.with_name(stem).as_posix()
+def _key(relative: PurePosixPath, strip_suffix: str) -> str:
+    stem = relative.stem
+    if strip_suffix and stem.endswith(strip_suffix):
+        stem = stem[: -len(strip_suffix)]
+    return relative.with_name(stem).as_posix()
+
+
+def _index(names: list[str], strip_suffix: str, where: str, problems: list[dict]) -> dict[str, str]:
+    """``{key: name}`` for relative posix names; a second name with the same key is a problem."""
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = _key(PurePosixPath(name), strip_suffix)
         if key in by_key:
             problems.append(
-                {"name": relative.as_posix(), "error": f"ambiguous: {by_key[key].name} and {path.name} in {root} "
-                 f"share the name {stem!r}; skipped {path.name}"}
+                {"name": name, "error": f"ambiguous: {by_key[key]} and {name} in {where} share the name "
+                 f"{PurePosixPath(key).name!r}; skipped {name}"}
             )
             continue
-        by_key[key] = path
+        by_key[key] = name
     return by_key
+
+
+def _relative_names(root: Path) -> list[str]:
+    return [path.relative_to(root).as_posix() for path in image_files(root)]
+
+
+def pair_names(ref_names: list[str], ref_source: str, out_root: Path, out_suffix: str = "") -> Pairing:
+    """Match reference names (files of a tree, or the keys of an RR features file) with the files under ``out_root``.
+
+    Pairs are ``(reference name, reference name, output path)``; the caller maps the
+    reference name back to a file or a record.
+    """
+    out_root = Path(out_root)
+    result = Pairing()
+    refs = _index(ref_names, "", ref_source, result.problems)
+    outs = _index(_relative_names(out_root), out_suffix, str(out_root), result.problems)
+    for key, name in refs.items():
+        if key in outs:
+            result.pairs.append((name, name, out_root / outs[key]))
+        else:
+            suffix_hint = f" (stem + {out_suffix!r})" if out_suffix else ""
+            result.problems.append({"name": name, "error": f"no output for this reference in {out_root}{suffix_hint}"})
+    for key, name in outs.items():
+        if key not in refs:
+            result.problems.append({"name": name, "error": f"output has no reference in {ref_source}"})
+    return result
 
 
 def pair_trees(ref_root: Path, out_root: Path, out_suffix: str = "") -> Pairing:
     """Match the files of two trees; the pair's name is the reference's relative path."""
-    ref_root, out_root = Path(ref_root), Path(out_root)
-    result = Pairing()
-    refs = _index(ref_root, "", result.problems)
-    outs = _index(out_root, out_suffix, result.problems)
-    for key, ref in refs.items():
-        name = ref.relative_to(ref_root).as_posix()
-        if key in outs:
-            result.pairs.append((name, ref, outs[key]))
-        else:
-            suffix_hint = f" (stem + {out_suffix!r})" if out_suffix else ""
-            result.problems.append({"name": name, "error": f"no output for this reference in {out_root}{suffix_hint}"})
-    for key, out in outs.items():
-        if key not in refs:
-            name = out.relative_to(out_root).as_posix()
-            result.problems.append({"name": name, "error": f"output has no reference in {ref_root}"})
-    return result
+    ref_root = Path(ref_root)
+    pairing = pair_names(_relative_names(ref_root), str(ref_root), out_root, out_suffix)
+    pairing.pairs = [(name, ref_root / name, out) for name, _, out in pairing.pairs]
+    return pairing

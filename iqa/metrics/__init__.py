@@ -3,10 +3,12 @@ from .gmsd import gmsd
 from .losses import GMSDLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
 from .psnr import psnr
 from .registry import METRICS, MetricSpec, get_metric, list_metrics
+from .rred import rred
 from .ssim import ms_ssim, ssim
+from .wnism import wnism
 
 __all__ = [
     "METRICS", "MetricSpec", "get_metric", "list_metrics",
-    "psnr", "ssim", "ms_ssim", "gmsd",
+    "psnr", "ssim", "ms_ssim", "gmsd", "wnism", "rred",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]

@@ -6,7 +6,9 @@ range and the convention its defaults reproduce. The CLI's choices, ``iqa
 metrics`` and the README table all come from here.
 
 Kinds: ``FR`` full-reference (``f(x, ref)``), ``NR`` no-reference (``f(x)``),
-``RR`` reduced-reference (features of the reference, then ``f(features, x)``),
+``RR`` reduced-reference (features of the reference, then ``f(features, x)``:
+``features`` is one ``iqa.rr.Features`` per image of ``x``, made by
+``iqa.rr.extract(ref, name)``; the convention travels in the features),
 ``DIST`` distribution metrics between image sets.
 """
 from __future__ import annotations
@@ -61,6 +63,17 @@ METRICS: dict[str, MetricSpec] = {
             "gmsd", "FR", False, (0.0, 1.0), True, False, "gray",
             "Xue GMSD.m: MATLAB rgb2gray (uint8-rounded), 2x2 average + downsample, Prewitt, T=170, std2",
             "iqa.metrics.gmsd:gmsd",
+        ),
+        MetricSpec(
+            "wnism", "RR", False, (0.0, math.inf), False, False, "gray",
+            "Wang-Simoncelli RRIQA: MATLAB rgb2gray (uint8), buildSFpyr 3x4, GGD fits of 6 subbands, 162-bit side info, D0=0.1",
+            "iqa.metrics.wnism:wnism",
+        ),
+        MetricSpec(
+            "rred", "RR", False, (0.0, math.inf), False, False, "gray",
+            "Soundararajan-Bovik extract_red_info.m: MATLAB rgb2gray (uint8), buildSpyr sp5 subband 16, 3x3 blocks, "
+            "sigma_N^2=0.1; side info pooled on an 8x8 grid (64 float32)",
+            "iqa.metrics.rred:rred",
         ),
     ]
 }
