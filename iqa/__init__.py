@@ -14,6 +14,8 @@ from .metrics import (
     gmsd,
     list_metrics,
     ms_ssim,
+    niqe,
+    piqe,
     psnr,
     ssim,
 )
@@ -23,6 +25,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "list_metrics", "get_metric",
-    "psnr", "ssim", "ms_ssim", "gmsd", "imresize",
+    "psnr", "ssim", "ms_ssim", "gmsd", "niqe", "piqe", "imresize",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]

@@ -1,12 +1,14 @@
 """Metric functions (pure, differentiable where the registry says so) and their registry."""
 from .gmsd import gmsd
 from .losses import GMSDLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
+from .niqe import niqe
+from .piqe import piqe
 from .psnr import psnr
 from .registry import METRICS, MetricSpec, get_metric, list_metrics
 from .ssim import ms_ssim, ssim
 
 __all__ = [
     "METRICS", "MetricSpec", "get_metric", "list_metrics",
-    "psnr", "ssim", "ms_ssim", "gmsd",
+    "psnr", "ssim", "ms_ssim", "gmsd", "niqe", "piqe",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]
