@@ -17,3 +17,4 @@ def main() -> None:
 
 
 from . import metrics_cmd  # noqa: E402,F401  (registers `iqa metrics`)
+from . import niqe_fit  # noqa: E402,F401  (registers `iqa niqe-fit`)

@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -59,6 +61,7 @@ def split_blocks(maps: Tensor, size: int) -> Tensor:
     return grid.permute(0, 1, 3, 2, 4).reshape(count, -1, size, size)
 
 
+@functools.lru_cache(maxsize=8)
 def _shape_grid(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
     """The AGGD shape grid and its moment ratio ``Gamma(2/a)^2 / (Gamma(1/a) Gamma(3/a))``."""
     shapes = _SHAPE_START + _SHAPE_STEP * torch.arange(_SHAPE_COUNT, dtype=torch.float64, device=device)

@@ -81,10 +81,14 @@ def niqe(
     shape is a grid search). An image with no block free of NaN features (a
     constant image) gives NaN, as the official code does.
 
-    Example:
+    Example (a sharp photograph scores low, white noise high):
         >>> import torch, iqa
-        >>> x = iqa.data.sample_images("valid")["astronaut"]
-        >>> round(float(iqa.niqe(x)), 2)  # doctest: +SKIP
+        >>> photo = iqa.data.sample_images("valid")["astronaut"]  # (1, 3, 512, 512)
+        >>> round(float(iqa.niqe(photo)), 2)
+        3.07
+        >>> noise = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
+        >>> round(float(iqa.niqe(noise)), 1)
+        48.2
     """
     mu_pris, cov_pris = load_niqe_params(params, x.device)
     luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
@@ -185,35 +189,56 @@ def fit_niqe_params(
 
     Returns:
         ``{"mu_pris_param": (1, 36), "cov_pris_param": (36, 36), "gaussian_window": (7, 7),
-        "block_count": (), "image_count": ()}`` float64 numpy arrays, the keys of
-        the published model plus the counts; ``save_niqe_params`` writes it and
+        "block_count": (), "image_count": ()}`` float64 numpy arrays: the keys of
+        the published model plus the counts. ``save_niqe_params`` writes it and
         ``niqe(..., params=...)`` uses it.
     """
-    if not 0 <= sharpness_threshold <= 1:
-        raise ValueError(f"sharpness_threshold must be in [0, 1], got {sharpness_threshold!r}")
     selected, image_count = [], 0
     for x in images:
-        luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
-        features, sharpness = niqe_features(luminance)
-        keep = sharpness > sharpness_threshold * sharpness.amax(dim=1, keepdim=True)
-        selected.append(features[keep])
-        image_count += luminance.shape[0]
-    if not selected:
-        raise ValueError("fit_niqe_params needs at least one image")
-    rows = torch.cat(selected)
+        selected.append(
+            sharp_block_features(
+                x, data_range=data_range, color=color, crop_border=crop_border, quantize=quantize,
+                sharpness_threshold=sharpness_threshold,
+            )
+        )
+        image_count += x.shape[0] * (x.shape[1] if color == "rgb" else 1)
+    return niqe_model(selected, image_count)
+
+
+def sharp_block_features(
+    x: Tensor,
+    *,
+    data_range: float = 1.0,
+    color: str = "gray",
+    crop_border: int = 0,
+    quantize: int | None = 8,
+    sharpness_threshold: float = SHARPNESS_THRESHOLD,
+) -> Tensor:
+    """The ``(K, 36)`` features of the blocks of ``x`` that ``fit_niqe_params`` keeps."""
+    if not 0 <= sharpness_threshold <= 1:
+        raise ValueError(f"sharpness_threshold must be in [0, 1], got {sharpness_threshold!r}")
+    luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
+    features, sharpness = niqe_features(luminance)
+    keep = sharpness > sharpness_threshold * sharpness.amax(dim=1, keepdim=True)
+    return features[keep]
+
+
+def niqe_model(block_features: list[Tensor], image_count: int) -> dict:
+    """The model ``fit_niqe_params`` returns, from the kept blocks' features of every image."""
+    rows = torch.cat(block_features) if block_features else torch.empty(0, 2 * FEATURES_PER_SCALE)
     complete = int((~rows.isnan().any(dim=1)).sum())
     if complete < 2:
         raise ValueError(
-            f"fit_niqe_params found {complete} usable sharp 96x96 block(s) in {image_count} image(s); "
-            "it needs at least 2 (give more or larger pristine images)"
+            f"a NIQE model needs at least 2 sharp 96x96 blocks without NaN features; {image_count} image(s) "
+            f"gave {complete} (give more or larger pristine images)"
         )
     mean, cov = nan_mean_cov(rows.unsqueeze(0))
     return {
         "mu_pris_param": mean.cpu().numpy().reshape(1, -1),
         "cov_pris_param": cov[0].cpu().numpy(),
         "gaussian_window": _gaussian_window(),
-        "block_count": rows.new_tensor(complete).cpu().numpy(),
-        "image_count": rows.new_tensor(image_count).cpu().numpy(),
+        "block_count": torch.tensor(float(complete)).numpy(),
+        "image_count": torch.tensor(float(image_count)).numpy(),
     }
 
 
