@@ -83,7 +83,8 @@ def niqe(
 
     Example (a sharp photograph scores low, white noise high):
         >>> import torch, iqa
-        >>> photo = iqa.data.sample_images("valid")["astronaut"]  # (1, 3, 512, 512)
+        >>> from iqa.data import sample_images
+        >>> photo = sample_images("valid")["astronaut"]  # (1, 3, 512, 512)
         >>> round(float(iqa.niqe(photo)), 2)
         3.07
         >>> noise = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
