@@ -202,7 +202,7 @@ def fit_niqe_params(
                 sharpness_threshold=sharpness_threshold,
             )
         )
-        image_count += x.shape[0] * (x.shape[1] if color == "rgb" else 1)
+        image_count += x.shape[0]
     return niqe_model(selected, image_count)
 
 
