@@ -151,6 +151,8 @@ def test_errors():
         niqe(x * 2)
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         niqe(x, params="missing.npz")
+    with pytest.raises(ValueError, match="not a NIQE model"):
+        niqe(x, params=__file__)
     with pytest.raises(ValueError, match="lacks cov_pris_param"):
         niqe(x, params={"mu_pris_param": np.zeros(36)})
     with pytest.raises(ValueError, match="36"):

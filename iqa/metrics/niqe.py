@@ -281,22 +281,25 @@ def _read_params_file(path: str) -> tuple[Tensor, Tensor]:
             return _params_from_mapping({key: archive[key] for key in archive.files}, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"NIQE parameter file not found: {path}") from None
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable NIQE parameter .npz file: {error}") from None
+    except (OSError, ValueError):  # numpy's message for a non-npz file talks about pickles; ours says what to give
+        raise ValueError(
+            f"{path} is not a NIQE model: give an .npz with mu_pris_param and cov_pris_param, as `iqa niqe-fit` writes"
+        ) from None
 
 
 def _params_from_mapping(params: Mapping, source: str) -> tuple[Tensor, Tensor]:
     missing = [key for key in PARAM_KEYS if key not in params]
     if missing:
         raise ValueError(f"{source} lacks {', '.join(missing)} (has: {', '.join(sorted(map(str, params)))})")
-    mean = torch.as_tensor(params["mu_pris_param"], dtype=torch.float64).flatten()
+    mean = torch.as_tensor(params["mu_pris_param"], dtype=torch.float64)
     cov = torch.as_tensor(params["cov_pris_param"], dtype=torch.float64)
     features = 2 * FEATURES_PER_SCALE
     if mean.numel() != features or cov.shape != (features, features):
         raise ValueError(
             f"{source}: mu_pris_param must have {features} values and cov_pris_param shape "
-            f"({features}, {features}), got {tuple(params['mu_pris_param'].shape)} and {tuple(cov.shape)}"
+            f"({features}, {features}), got {tuple(mean.shape)} and {tuple(cov.shape)}"
         )
+    mean = mean.flatten()
     if not (mean.isfinite().all() and cov.isfinite().all()):
         raise ValueError(f"{source}: the NIQE model contains NaN or inf")
     return mean, cov
