@@ -6,7 +6,8 @@ Both get the same 8-bit luminance images (512x384 crops of the sample
 photographs, MATLAB rgb2gray, rounded) and the same published model (pyiqa's
 parameters file is written from ours into a temporary folder, so nothing is
 downloaded). Runs alternate between the two libraries, and the medians are
-compared. pyiqa computes its Gaussian window in float32, so its values drift
+compared, in wall-clock time and in CPU time of all threads (the latter is the
+steadier of the two on a shared, oversubscribed machine). pyiqa computes its Gaussian window in float32, so its values drift
 from MATLAB's by up to ~1e-3; the value differences are printed.
 """
 from __future__ import annotations
@@ -42,13 +43,11 @@ def pyiqa_metric(folder: Path):
     return NIQE(pretrained_model_path=str(path))
 
 
-def median_time(function, repeats: int) -> tuple[float, torch.Tensor]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def timed(function) -> tuple[float, float, torch.Tensor]:
+    """Wall-clock and CPU seconds (all threads) of one call, and its result."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def main() -> None:
@@ -67,18 +66,20 @@ def main() -> None:
             ours_call = lambda: iqa.niqe(images, reduction="none")  # noqa: E731
             peer_call = lambda: peer(images).flatten()  # noqa: E731
             ours_call(), peer_call()  # warm-up
-            ours_times, peer_times = [], []
+            times, results = {"iqa.niqe": ([], []), "pyiqa NIQE": ([], [])}, {}
             for _ in range(args.repeats):  # alternate so that load changes hit both alike
-                ours_time, ours = median_time(ours_call, 1)
-                peer_time, theirs = median_time(peer_call, 1)
-                ours_times.append(ours_time)
-                peer_times.append(peer_time)
-    ours_time, peer_time = statistics.median(ours_times), statistics.median(peer_times)
+                for name, call in (("iqa.niqe", ours_call), ("pyiqa NIQE", peer_call)):
+                    wall, cpu, results[name] = timed(call)
+                    times[name][0].append(wall)
+                    times[name][1].append(cpu)
     count = images.shape[0]
     print(f"{count} images {images.shape[-2]}x{images.shape[-1]}, {args.threads} threads, median of {args.repeats}")
-    print(f"iqa.niqe   {ours_time:.3f} s  ({ours_time / count * 1000:.1f} ms/image)")
-    print(f"pyiqa NIQE {peer_time:.3f} s  ({peer_time / count * 1000:.1f} ms/image)")
-    print(f"speed ratio (pyiqa / iqa): {peer_time / ours_time:.2f}x")
+    medians = {name: (statistics.median(w), statistics.median(c)) for name, (w, c) in times.items()}
+    for name, (wall, cpu) in medians.items():
+        print(f"{name:11s} wall {wall:.3f} s ({wall / count * 1000:.1f} ms/image), CPU {cpu:.3f} s")
+    (ours_wall, ours_cpu), (peer_wall, peer_cpu) = medians["iqa.niqe"], medians["pyiqa NIQE"]
+    print(f"speed ratio (pyiqa / iqa): wall {peer_wall / ours_wall:.2f}x, CPU time {peer_cpu / ours_cpu:.2f}x")
+    ours, theirs = results["iqa.niqe"], results["pyiqa NIQE"]
     difference = (ours - theirs).abs()
     print(f"values: iqa {[round(v, 4) for v in ours.tolist()]}")
     print(f"        pyiqa {[round(v, 4) for v in theirs.tolist()]}")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._color import prepare, quantize_to_bits
-from ._filters import filter_valid, gaussian_taps
+from ._filters import band_rows_for, filter_valid, gaussian_taps, row_bands
 from ._validate import check_choice, check_image
 
 NSS_COLORS = ("gray", "y", "rgb")
@@ -27,6 +27,8 @@ MSCN_SIGMA = 7 / 6
 MSCN_C = 1.0  # the stabilizing constant for images on the 0-255 scale
 # Far above float64 rounding of a 49-tap mean of 0-255 values (~1e-12), far below any real contrast.
 _ROUNDING_NOISE = 1e-9
+# Values filtered at once by mscn (a band of rows of every image).
+_BAND_VALUES = 1 << 19
 
 # estimateaggdparam.m: gam = 0.2:0.001:10 (9801 shapes).
 _SHAPE_START, _SHAPE_STEP, _SHAPE_COUNT = 0.2, 0.001, 9801
@@ -36,22 +38,26 @@ def mscn(image: Tensor) -> tuple[Tensor, Tensor]:
     """MSCN coefficients and local deviation of ``(M, H, W)`` images on the 0-255 scale.
 
     The 7x7 Gaussian (sigma 7/6) filter uses MATLAB 'replicate' padding, so
-    both outputs have the input's size.
+    both outputs have the input's size. Rows are filtered in cache-sized bands.
     """
     taps = gaussian_taps(MSCN_WINDOW, MSCN_SIGMA)
-    half = MSCN_WINDOW // 2
-    # F.pad's replicate mode wants a channel dim; filter the image and its square together.
-    stacked = torch.stack([image, image * image], dim=1)
-    padded = F.pad(stacked, (half, half, half, half), mode="replicate")
-    mean, mean_sq = filter_valid(padded, taps).unbind(1)
-    sigma = torch.sqrt((mean_sq - mean * mean).abs())
-    centered = image - mean
-    # Where a pixel equals its local mean exactly (flat or symmetric neighbourhoods, frequent in
-    # 8-bit images), rounding leaves +-1e-13 of either sign; the AGGD fit counts signs, so snap
-    # those to the exact 0 that exact arithmetic gives. This makes the score independent of
-    # the summation order (CPU, GPU, MATLAB's imfilter all round differently).
-    centered = torch.where(centered.abs() < _ROUNDING_NOISE, torch.zeros_like(centered), centered)
-    return centered / (sigma + MSCN_C), sigma
+    halo = MSCN_WINDOW - 1
+    padded = F.pad(image.unsqueeze(1), (halo // 2,) * 4, mode="replicate").squeeze(1)
+    coefficients, sigma = torch.empty_like(image), torch.empty_like(image)
+    band_rows = band_rows_for(2 * padded.shape[0] * padded.shape[-1], _BAND_VALUES)
+    for start, stop in row_bands(padded.shape[-2], halo, band_rows):
+        band = padded[:, start:stop]
+        mean, mean_sq = filter_valid(torch.stack([band, band * band]), taps).unbind(0)
+        rows = slice(start, stop - halo)
+        torch.sqrt((mean_sq - mean * mean).abs(), out=sigma[:, rows])
+        centered = image[:, rows] - mean
+        # Where a pixel equals its local mean exactly (flat or symmetric neighbourhoods, frequent
+        # in 8-bit images), rounding leaves +-1e-13 of either sign; the AGGD fit counts signs, so
+        # snap those to the exact 0 of exact arithmetic. This makes the score independent of the
+        # summation order (CPU, GPU and MATLAB's imfilter all round differently).
+        centered.masked_fill_(centered.abs() < _ROUNDING_NOISE, 0.0)
+        torch.div(centered, sigma[:, rows] + MSCN_C, out=coefficients[:, rows])
+    return coefficients, sigma
 
 
 def split_blocks(maps: Tensor, size: int) -> Tensor:

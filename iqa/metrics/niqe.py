@@ -47,8 +47,11 @@ SHARPNESS_THRESHOLD = 0.75  # estimatemodelparam.m's sh_th in the paper's model
 PARAM_KEYS = ("mu_pris_param", "cov_pris_param")
 # circshift offsets of computefeature.m: horizontal, vertical, main and anti-diagonal neighbours.
 _NEIGHBOUR_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
-# Values of blocks processed at once: bounds the memory of the per-block statistics.
-_BLOCK_CHUNK_VALUES = 1 << 21
+# Values processed at once by the per-block statistics and by the resize: small enough that
+# temporaries stay in cache and below the allocator's mmap threshold (fresh mmapped buffers
+# cost a page fault per 4 KiB, which tripled the time of the feature step).
+_BLOCK_CHUNK_VALUES = 1 << 17
+_RESIZE_CHUNK_VALUES = 1 << 19
 
 
 def niqe(
@@ -117,7 +120,8 @@ def niqe_features(luminance: Tensor, block_size: int = BLOCK_SIZE) -> tuple[Tens
     coefficients, sigma = mscn(image)
     sharpness = split_blocks(sigma, block_size).mean(dim=(-2, -1))
     fine = _block_features(split_blocks(coefficients, block_size))
-    half = imresize(image, 0.5)
+    images_per_chunk = max(1, _RESIZE_CHUNK_VALUES // (rows * cols))
+    half = torch.cat([imresize(part, 0.5) for part in image.split(images_per_chunk)])
     coarse = _block_features(split_blocks(mscn(half)[0], block_size // 2))
     return torch.cat([fine, coarse], dim=-1), sharpness
 
