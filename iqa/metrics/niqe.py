@@ -23,9 +23,19 @@ What ``computequality.m`` does, and this module reproduces:
    ``nancov`` over the blocks without NaN), and the distance
    ``sqrt(d' * pinv((cov_pris + cov_dist) / 2) * d)`` to the pristine model.
 
-Checked against pyiqa's ``niqe`` (a port of BasicSR's, itself checked against
-the MATLAB release: MATLAB R2021a gives 5.72957338 on BasicSR's
-``tests/data/baboon.png``, Y channel) in tests/test_niqe.py.
+One deliberate detail: MSCN coefficients of pixels that equal their local mean
+exactly are exactly 0 here (see ``_nss.mscn``); other implementations keep a
++-1e-13 rounding residue whose random sign the AGGD fit counts, which moves
+NIQE by up to ~2% on photographs with large flat areas.
+
+Checked in tests/test_niqe.py against pyiqa's ``niqe`` (a port of BasicSR's,
+itself checked against the MATLAB release: MATLAB R2021a gives 5.72957338 on
+BasicSR's ``tests/data/baboon.png``, Y channel), to 2e-6 relative once pyiqa's
+float32 Gaussian window is made float64; the MSCN filtering against
+``scipy.ndimage.correlate``; the shape search against MATLAB's brute-force
+``min``. Published MATLAB values on TID2013 images (pyiqa's ResultsCalibra:
+I03 15.7536, I04 3.6549, I06 3.2355, I08 3.1840, I19 8.6352) could not be
+checked offline: the images are not available here.
 """
 from __future__ import annotations
 
