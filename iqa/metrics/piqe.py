@@ -20,7 +20,11 @@ Reference implementation: ``piqe.m`` of MATLAB's Image Processing Toolbox
 4. ``score = (sum over active blocks of impaired * (1 - var) + noisy * var + 1)
    / (active blocks + 1) * 100``, in [0, 100], lower is better.
 
-Checked against pyiqa's ``piqe`` (a port of ``piqe.m``) in tests/test_piqe.py.
+Checked against pyiqa's ``piqe`` (a port of ``piqe.m``) in tests/test_piqe.py,
+equal to 1e-12 where pyiqa follows ``piqe.m``: it rescales by the image
+maximum (``round(255 * I / max(I))``) and pads by the size remainder rather
+than to whole blocks, so the tests use white-peaked images with sides that are
+multiples of 16, and check the padding against ``numpy.pad(mode="edge")``.
 """
 from __future__ import annotations
 
