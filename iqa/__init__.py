@@ -14,6 +14,8 @@ from .metrics import (
     gmsd,
     list_metrics,
     ms_ssim,
+    niqe,
+    piqe,
     psnr,
     rred,
     ssim,
@@ -26,6 +28,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "list_metrics", "get_metric",
-    "psnr", "ssim", "ms_ssim", "gmsd", "wnism", "rred", "imresize", "rr",
+    "psnr", "ssim", "ms_ssim", "gmsd", "niqe", "piqe", "wnism", "rred", "imresize", "rr",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]

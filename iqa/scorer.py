@@ -41,13 +41,21 @@ class MetricCall:
     with one.
     """
 
-    def __init__(self, spec: MetricSpec, color: str | None, crop_border: int, features: dict | None = None):
+    def __init__(
+        self, spec: MetricSpec, color: str | None, crop_border: int, features: dict | None = None,
+        extra: dict | None = None,
+    ):
         self.spec = spec
+        # Metric-specific options from the command line, e.g. {"params": "my_niqe.npz"} for NIQE.
+        self.extra = dict(extra or {})
         # Reduced-reference: {image name: {metric: iqa.rr.Features}}; the features carry the convention.
         self.features = features
         self.function = spec.load()
         accepted = inspect.signature(self.function).parameters
-        self.options: dict = {"data_range": 1.0, "reduction": "none"}
+        unknown = set(self.extra) - set(accepted)
+        if unknown:
+            raise ValueError(f"{spec.name} has no option {', '.join(sorted(unknown))}")
+        self.options: dict = {"data_range": 1.0, "reduction": "none", **self.extra}
         if "crop_border" in accepted:
             self.options["crop_border"] = crop_border
         self.color = (color or spec.default_color) if "color" in accepted else None
@@ -73,7 +81,8 @@ class MetricCall:
         rounding = ""
         if self.takes_quantize and color not in ("rgb", "n/a"):
             rounding = "/" + "+".join(f"u{bits}" for bits in sorted(bit_depths or {8}))
-        return f"{color}{rounding},crop={self.crop_border}"
+        extras = "".join(f",{key}={value}" for key, value in self.extra.items())
+        return f"{color}{rounding},crop={self.crop_border}{extras}"
 
 
 @dataclass
@@ -230,8 +239,14 @@ _HOW_TO_RUN = {
 
 
 def metric_calls(
-    names: list[str], kind: str, color: str | None, crop_border: int, features: dict | None = None
+    names: list[str], kind: str, color: str | None, crop_border: int, features: dict | None = None,
+    extra: dict[str, dict] | None = None,
 ) -> dict[str, MetricCall]:
+    """Bind each named metric to the run's options; ``extra`` maps a metric name to its own options."""
+    extra = extra or {}
+    for name in extra:
+        if name not in names:
+            raise ValueError(f"options for {name} were given but {name} is not among the metrics ({', '.join(names)})")
     calls = {}
     for name in names:
         spec = get_metric(name)
@@ -240,5 +255,5 @@ def metric_calls(
                 f"metric {name!r} is {spec.kind}, but this run scores {kind} metrics "
                 f"({_HOW_TO_RUN[spec.kind]})"
             )
-        calls[name] = MetricCall(spec, color, crop_border, features)
+        calls[name] = MetricCall(spec, color, crop_border, features, extra.get(name))
     return calls

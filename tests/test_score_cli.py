@@ -204,3 +204,26 @@ def test_reduced_reference_scoring_pairs_features_by_name(folders, tmp_path):
     assert by_name["coffee.png"] == pytest.approx(float(expected), rel=1e-9)
     assert [entry["name"] for entry in document["errors"]] == ["extra.png"]
     assert run("score", "--rr", features, ref, out).exit_code == 2
+
+
+def test_one_folder_scores_no_reference_metrics_with_custom_niqe_model(tmp_path):
+    folder = tmp_path / "outputs"
+    save(folder / "astronaut.png", photo("astronaut", 192))
+    save(folder / "tiny.png", photo("coffee", 64))  # too small for NIQE's 96x96 blocks after its 2 scales
+    result = run("score", folder, "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert set(document["metrics"]) == {"niqe", "piqe"} and document["mode"] == "NR"
+    astronaut = next(row for row in document["images"] if row["name"] == "astronaut.png")
+    assert astronaut["niqe"] == pytest.approx(float(iqa.niqe(to_tensor(photo("astronaut", 192)))), rel=1e-6)
+    assert any(entry["name"] == "tiny.png" and entry["error"].startswith("niqe: ") for entry in document["errors"])
+
+    fitted = tmp_path / "model.npz"
+    assert run("niqe-fit", folder, "-o", fitted).exit_code == 1  # tiny.png is listed and skipped
+    custom = run("score", folder, "--metrics", "niqe", "--niqe-params", fitted, "--format", "json")
+    document = json.loads(custom.stdout)
+    assert f"params={fitted}" in document["metrics"]["niqe"]["convention"]
+    astronaut = next(row for row in document["images"] if row["name"] == "astronaut.png")
+    expected = iqa.niqe(to_tensor(photo("astronaut", 192)), params=str(fitted))
+    assert astronaut["niqe"] == pytest.approx(float(expected), rel=1e-6)
+    assert run("score", folder, "--metrics", "piqe", "--niqe-params", fitted).exit_code == 2

@@ -30,6 +30,8 @@ def _default_metrics(kind: str) -> list[str]:
               help="Pixels removed from each side before scoring (SR convention: the scale).")
 @click.option("--rr", "rr_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Reduced-reference features of the references (from `iqa rr extract`); then give only OUT_DIR.")
+@click.option("--niqe-params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A NIQE pristine model from `iqa niqe-fit` instead of the published one.")
 @click.option("--out-suffix", default="", help="Suffix stripped from output stems when pairing, e.g. _x4.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -43,7 +45,7 @@ def _default_metrics(kind: str) -> list[str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write results here as they are produced.")
 @click.option("--resume", is_flag=True, help="Skip the images already scored in --output.")
-def score_command(folders, metric_list, color, crop_border, rr_file, out_suffix, device, batch_size, workers, compile_mode, fmt,
+def score_command(folders, metric_list, color, crop_border, rr_file, niqe_params, out_suffix, device, batch_size, workers, compile_mode, fmt,
                   output, resume):
     """Score OUT_DIR against REF_DIR (full-reference), or one folder alone (no-reference).
 
@@ -73,7 +75,8 @@ def score_command(folders, metric_list, color, crop_border, rr_file, out_suffix,
     if not names:
         raise click.UsageError(f"no {kind} metric is available; see `iqa metrics`")
     try:
-        calls = metric_calls(names, kind, color, crop_border, features)
+        extra = {"niqe": {"params": str(niqe_params)}} if niqe_params is not None else None
+        calls = metric_calls(names, kind, color, crop_border, features, extra)
         torch_device = resolve_device(device)
     except (KeyError, ValueError) as error:
         raise click.UsageError(str(error.args[0] if error.args else error)) from None

@@ -1,6 +1,8 @@
 """Metric functions (pure, differentiable where the registry says so) and their registry."""
 from .gmsd import gmsd
 from .losses import GMSDLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
+from .niqe import niqe
+from .piqe import piqe
 from .psnr import psnr
 from .registry import METRICS, MetricSpec, get_metric, list_metrics
 from .rred import rred
@@ -9,6 +11,6 @@ from .wnism import wnism
 
 __all__ = [
     "METRICS", "MetricSpec", "get_metric", "list_metrics",
-    "psnr", "ssim", "ms_ssim", "gmsd", "wnism", "rred",
+    "psnr", "ssim", "ms_ssim", "gmsd", "niqe", "piqe", "wnism", "rred",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
 ]

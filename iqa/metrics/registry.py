@@ -75,6 +75,16 @@ METRICS: dict[str, MetricSpec] = {
             "sigma_N^2=0.1; side info pooled on an 8x8 grid (64 float32)",
             "iqa.metrics.rred:rred",
         ),
+        MetricSpec(
+            "niqe", "NR", False, (0.0, math.inf), False, False, "gray",
+            "LIVE computequality.m: MATLAB rgb2gray (uint8-rounded), 96x96 blocks, 2 scales (MATLAB imresize 0.5), published pristine model",
+            "iqa.metrics.niqe:niqe",
+        ),
+        MetricSpec(
+            "piqe", "NR", False, (0.0, 100.0), False, False, "gray",
+            "MATLAB piqe.m: rgb2gray, round(255*I), replicate-padded 16x16 blocks, thresholds 0.1",
+            "iqa.metrics.piqe:piqe",
+        ),
     ]
 }
 
