@@ -17,3 +17,5 @@ def main() -> None:
 
 
 from . import metrics_cmd  # noqa: E402,F401  (registers `iqa metrics`)
+from . import train_sr  # noqa: E402,F401  (registers `iqa train-sr`)
+from . import models_cmd  # noqa: E402,F401  (registers `iqa models` and `iqa upscale`)
