@@ -30,7 +30,7 @@ MODELS = ("srgan", "stylegan-lite", "autoencoder")
 @click.option("--val-images", type=click.IntRange(1), default=10, show_default=True, help="Validation images used.")
 @click.option("--pretrain-steps", type=click.IntRange(0), default=None,
               help="GAN models: L1-only steps first [srgan: steps/2, stylegan-lite: steps/4].")
-@click.option("--adv-weight", type=click.FloatRange(0), default=None, help="GAN loss weight [srgan 5e-3, stylegan-lite 1e-2].")
+@click.option("--adv-weight", type=click.FloatRange(0), default=None, help="GAN loss weight [1e-2].")
 @click.option("--r1-gamma", type=click.FloatRange(0), default=1.0, show_default=True, help="stylegan-lite R1 penalty weight.")
 @click.option("--channels", type=click.IntRange(4), default=None, help="Generator width (architecture default if omitted).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")

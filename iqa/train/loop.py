@@ -75,8 +75,10 @@ class Trainer:
         self.optimizers = {"generator": torch.optim.Adam(self.generator.parameters(), config.lr, betas=betas)}
         if self.discriminator is not None:
             self.optimizers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(), config.lr, betas=betas)
+        # Each schedule spans the steps its optimizer runs (the discriminator starts after the L1 warm-up).
+        active_steps = {"generator": config.steps, "discriminator": config.steps - getattr(self.objective, "pretrain_steps", 0)}
         self.schedulers = {
-            name: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps, eta_min=config.lr / 10)
+            name: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(active_steps[name], 1), eta_min=config.lr / 10)
             for name, opt in self.optimizers.items()
         }
         for module in self._trained_modules():
@@ -141,7 +143,10 @@ class Trainer:
         # Rank r takes items r, r + W, r + 2W, ...; skipping consumed batches makes --resume exact.
         indices = list(DistributedSampler(dataset, num_replicas=d.world_size, rank=d.rank, shuffle=False))
         remaining = Subset(dataset, indices[self.step * c.batch_size :])
-        return DataLoader(remaining, batch_size=c.batch_size, num_workers=c.workers, drop_last=True)
+        # Its own generator: a DataLoader draws a seed when iterated, which must not disturb the global RNG
+        # (restored exactly on --resume).
+        return DataLoader(remaining, batch_size=c.batch_size, num_workers=c.workers, drop_last=True,
+                          generator=torch.Generator().manual_seed(c.seed))
 
     def train_step(self, lr_batch, hr_batch) -> dict[str, float]:
         objective, parts = self.objective, {}
@@ -157,8 +162,9 @@ class Trainer:
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
         parts.update(g_parts)
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        self.schedulers["generator"].step()
+        if adversarial:
+            self.schedulers["discriminator"].step()
         self._update_ema()
         self.step += 1
         return {k: float(v.detach()) for k, v in parts.items()}

@@ -86,7 +86,7 @@ def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weigh
     if model == "srgan":
         perceptual, note = perceptual_loss(device)
         pretrain = steps // 2 if pretrain_steps is None else pretrain_steps
-        return Adversarial(5e-3 if adv_weight is None else adv_weight, pretrain, 0.0, perceptual), note
+        return Adversarial(1e-2 if adv_weight is None else adv_weight, pretrain, 0.0, perceptual), note
     if model == "stylegan-lite":
         pretrain = steps // 4 if pretrain_steps is None else pretrain_steps
         return Adversarial(1e-2 if adv_weight is None else adv_weight, pretrain, r1_gamma), "stylegan-lite: L1 + GAN, R1 on D"
