@@ -100,3 +100,34 @@ def test_bundled_checkpoints(name):
     assert model.scale == card["scale"] == 4
     assert card["params"] == sum(p.numel() for p in model.parameters())
     assert model(torch.rand(1, 3, 12, 16)).shape == (1, 3, 48, 64)
+
+
+def test_models_command_lists_cards():
+    from click.testing import CliRunner
+
+    from iqa.cli import main
+
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0 and "bicubic-x4" in result.output
+    for name in BUNDLED:
+        assert name in result.output
+    cards = json.loads(CliRunner().invoke(main, ["models", "--format", "json"]).output)
+    assert cards["bicubic-x2"]["scale"] == 2
+
+
+def test_upscale_command(tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from iqa.cli import main
+
+    source, target = tmp_path / "lr", tmp_path / "sr"
+    source.mkdir()
+    Image.fromarray((torch.rand(20, 30, 3) * 255).byte().numpy()).save(source / "a.png")
+    (source / "broken.png").write_bytes(b"not a png")
+    result = CliRunner().invoke(main, ["upscale", "--model", "bicubic-x3", "--device", "cpu", "--tile", "8", "--overlap", "8", str(source), str(target)])
+    assert result.exit_code == 1 and "broken.png" in result.output
+    with Image.open(target / "a.png") as image:
+        assert image.size == (90, 60)
+    result = CliRunner().invoke(main, ["upscale", "--model", "bicubc-x3", str(source), str(target)])
+    assert result.exit_code == 2 and "did you mean 'bicubic-x3'" in result.output

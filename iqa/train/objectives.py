@@ -1,9 +1,9 @@
 """What each model is trained to minimise. One class per ``--model``; the loop only calls these.
 
 - autoencoder: L1 + ``ssim_weight * (1 - SSIM)`` (our differentiable SSIM, unrounded luminance).
-- srgan: L1 for ``pretrain_steps``, then L1 + LPIPS (when its weights are present)
+- srgan: L1 for ``pretrain_steps`` (default half the steps), then L1 + LPIPS (when its weights are present)
   + ``adv_weight`` x the non-saturating GAN loss (Ledig et al. 2017, doi:10.1109/CVPR.2017.19).
-- stylegan-lite: L1 + ``adv_weight`` x non-saturating GAN loss, discriminator with the R1 penalty
+- stylegan-lite: L1 (alone for the first quarter of the steps) + ``adv_weight`` x non-saturating GAN loss, R1 penalty
   ``gamma / 2 * E[|grad D(real)|^2]`` (Mescheder et al. 2018, arXiv:1801.04406), as StyleGAN2 trains.
 """
 from __future__ import annotations
