@@ -69,6 +69,10 @@ class ImagePairs:
     def __len__(self) -> int:
         return len(self.names)
 
+    def head(self, count: int) -> "ImagePairs":
+        """The first ``count`` pairs."""
+        return ImagePairs(self.scale, self.names[:count], self.hr_sources[:count], self.lr_sources[:count])
+
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         hr = self.hr_sources[index]
         hr = crop_to_multiple(read_image(hr) if isinstance(hr, Path) else hr, self.scale)

@@ -191,18 +191,26 @@ class Trainer:
         return self.validation
 
 
-def _open_log(path: Path, columns: list[str], resume_step: int):
-    """Append to ``path``, dropping rows a killed run logged after its last checkpoint."""
-    rows = []
-    if path.is_file() and resume_step > 0:
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-    handle = open(path, "w", newline="")
-    writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    handle.flush()
-    return handle, writer
+class CsvLog:
+    """A CSV log appended row by row; on resume it drops rows a killed run wrote after its last checkpoint."""
+
+    def __init__(self, path: Path, columns: list[str], resume_step: int):
+        rows = []
+        if path.is_file() and resume_step > 0:
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+        self.handle = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.handle, fieldnames=columns, extrasaction="ignore")
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+        self.handle.flush()
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def _tensorboard(out: Path):
@@ -240,14 +248,14 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
     train_pairs = open_pairs(config.data, "train", config.scale)
     valid_pairs = open_pairs(config.data, "valid", config.scale)
     if config.val_images is not None:
-        valid_pairs = ImagePairs(valid_pairs.scale, *(s[: config.val_images] for s in (valid_pairs.names, valid_pairs.hr_sources, valid_pairs.lr_sources)))
+        valid_pairs = valid_pairs.head(config.val_images)
 
     loss_columns = list(trainer.objective.loss_names)
     train_log = valid_log = board = None
     if dist.is_main:
         config.out.mkdir(parents=True, exist_ok=True)
-        train_log = _open_log(config.out / "train.csv", ["step", *loss_columns, "lr", "seconds"], trainer.step)
-        valid_log = _open_log(config.out / "valid.csv", ["step", "psnr_y", "ssim_y", "niqe"], trainer.step)
+        train_log = CsvLog(config.out / "train.csv", ["step", *loss_columns, "lr", "seconds"], trainer.step)
+        valid_log = CsvLog(config.out / "valid.csv", ["step", "psnr_y", "ssim_y", "niqe"], trainer.step)
         board = _tensorboard(config.out)
 
     progress = None
@@ -267,8 +275,7 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
             progress.set_postfix({k: f"{v:.4f}" for k, v in parts.items()}, refresh=False)
         if dist.is_main and (step % config.log_every == 0 or step == config.steps):
             row = {"step": step, **parts, "lr": trainer.schedulers["generator"].get_last_lr()[0], "seconds": round(trainer.seconds, 3)}
-            train_log[1].writerow(row)
-            train_log[0].flush()
+            train_log.write(row)
             if board is not None:
                 for key, value in row.items():
                     if key != "step":
@@ -276,8 +283,7 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
         if step % config.val_every == 0 or step == config.steps:
             if dist.is_main:
                 scores = trainer.validate(valid_pairs)
-                valid_log[1].writerow({"step": step, **scores})
-                valid_log[0].flush()
+                valid_log.write({"step": step, **scores})
                 if board is not None:
                     for key, value in scores.items():
                         board.add_scalar(f"valid/{key}", value, step)
@@ -288,9 +294,9 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
             distributed.barrier(dist)
     if progress is not None:
         progress.close()
-    for handle in (train_log, valid_log):
-        if handle is not None:
-            handle[0].close()
+    for log in (train_log, valid_log):
+        if log is not None:
+            log.close()
     if board is not None:
         board.close()
     return trainer.card()
