@@ -42,14 +42,16 @@ def upscale_command(model_name: str, tile: int, overlap: int, device: str, in_di
     from ..models.tiling import upscale
     from ..train.distributed import resolve_device
 
-    try:
-        model = load(model_name, device=resolve_device(device))
-    except (KeyError, ValueError) as error:
-        raise click.BadParameter(str(error.args[0]), param_hint="--model") from None
     if tile % 8 or overlap % 8:
         raise click.UsageError(f"--tile and --overlap must be multiples of 8, got {tile} and {overlap}")
-    target = next(model.parameters(), None)
-    target_device = target.device if target is not None else resolve_device(device)
+    try:
+        target_device = resolve_device(device)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--device") from None
+    try:
+        model = load(model_name, device=target_device)
+    except (KeyError, ValueError) as error:
+        raise click.BadParameter(str(error.args[0]), param_hint="--model") from None
     files = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
