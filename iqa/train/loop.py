@@ -66,7 +66,6 @@ class Trainer:
         self.config, self.dist, self.device = config, dist, dist.device
         torch.manual_seed(config.seed)
         self.generator = zoo.build(config.model, scale=config.scale, **config.model_options).to(self.device)
-        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.objective, self.objective_note = make_objective(
             config.model, config.steps, config.pretrain_steps, config.adv_weight, config.r1_gamma, self.device
         )
@@ -83,6 +82,7 @@ class Trainer:
         }
         for module in self._trained_modules():
             distributed.broadcast_parameters(module, dist)
+        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.step, self.seconds = 0, 0.0
         self.validation: dict[str, float] = {}
 
