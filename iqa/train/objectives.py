@@ -84,10 +84,14 @@ def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weigh
     if model == "autoencoder":
         return Fidelity(), "autoencoder: L1 + 0.2 * (1 - SSIM)"
     if model == "srgan":
-        perceptual, note = perceptual_loss(device)
+        perceptual, lpips_note = perceptual_loss(device)
         pretrain = steps // 2 if pretrain_steps is None else pretrain_steps
-        return Adversarial(1e-2 if adv_weight is None else adv_weight, pretrain, 0.0, perceptual), note
+        weight = 1e-2 if adv_weight is None else adv_weight
+        note = f"srgan: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss; {lpips_note}"
+        return Adversarial(weight, pretrain, 0.0, perceptual), note
     if model == "stylegan-lite":
         pretrain = steps // 4 if pretrain_steps is None else pretrain_steps
-        return Adversarial(1e-2 if adv_weight is None else adv_weight, pretrain, r1_gamma), "stylegan-lite: L1 + GAN, R1 on D"
+        weight = 1e-2 if adv_weight is None else adv_weight
+        note = f"stylegan-lite: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss, R1 gamma {r1_gamma:g}"
+        return Adversarial(weight, pretrain, r1_gamma), note
     raise ValueError(f"model must be srgan, stylegan-lite or autoencoder, got {model!r}")
