@@ -131,3 +131,26 @@ def test_upscale_command(tmp_path):
         assert image.size == (90, 60)
     result = CliRunner().invoke(main, ["upscale", "--model", "bicubc-x3", str(source), str(target)])
     assert result.exit_code == 2 and "did you mean 'bicubic-x3'" in result.output
+
+
+@pytest.fixture(scope="module")
+def held_out_scores():
+    """Y-PSNR / NIQE (crop 4) of bicubic and each bundled x4 model on the held-out embedded images."""
+    pytest.importorskip("skimage")
+    from iqa.data.div2k import sample_pairs
+    from iqa.train.validation import score_model
+
+    pairs = sample_pairs("valid", 4)
+    return {name: score_model(zoo.load(name), pairs, 4, "cpu") for name in ["bicubic-x4", *BUNDLED]}
+
+
+@pytest.mark.skipif("autoencoder-x4" not in BUNDLED, reason="checkpoint not bundled")
+def test_bundled_autoencoder_beats_bicubic_by_0_3_db(held_out_scores):
+    assert held_out_scores["autoencoder-x4"]["psnr_y"] >= held_out_scores["bicubic-x4"]["psnr_y"] + 0.3
+
+
+@pytest.mark.parametrize("name", [n for n in BUNDLED if n.startswith(("srgan", "stylegan"))])
+def test_bundled_gan_models_beat_bicubic_on_niqe(held_out_scores, name):
+    if "niqe" not in held_out_scores[name]:
+        pytest.skip("iqa.niqe is not available in this install")
+    assert held_out_scores[name]["niqe"] < held_out_scores["bicubic-x4"]["niqe"]
