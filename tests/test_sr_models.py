@@ -72,7 +72,7 @@ def test_bicubic_model_is_imresize():
     torch.testing.assert_close(zoo.load("bicubic-x3")(x), imresize(x, 3.0).clamp(0, 1))
 
 
-@pytest.mark.parametrize("architecture", ["srgan", "autoencoder"])
+@pytest.mark.parametrize("architecture", sorted(TINY))
 def test_tiled_upscale_equals_whole_image(architecture):
     torch.manual_seed(2)
     model = zoo.build(architecture, scale=2, **TINY[architecture]).eval()

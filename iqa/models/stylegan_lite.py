@@ -10,7 +10,8 @@ block, and the synthesis starts from LR-resolution features, doubling the
 resolution once per block while halving the channels.
 
 Noise is random while training; in eval mode it is drawn from a fixed seed so
-that evaluation is reproducible.
+that evaluation is reproducible (tiles of one image therefore get different
+noise; the trained noise strengths are small).
 """
 from __future__ import annotations
 
@@ -102,8 +103,13 @@ class StyleSRGenerator(nn.Module):
         widths = [max(channels // 2**k, 8) for k in range(int(math.log2(scale)) + 1)]
         self.blocks = nn.ModuleList(SynthesisBlock(a, b, style_dim) for a, b in zip(widths, widths[1:]))
 
-    def forward(self, lr: Tensor) -> Tensor:
-        w = self.mapping(self.encoder(lr).mean(dim=(2, 3)))
+    def style(self, lr: Tensor) -> Tensor:
+        """The ``(N, style_dim)`` style ``w`` of an LR image: encoder, global pooling, mapping MLP."""
+        return self.mapping(self.encoder(lr).mean(dim=(2, 3)))
+
+    def forward(self, lr: Tensor, style: Tensor | None = None) -> Tensor:
+        """``style`` overrides the image's own, e.g. the whole image's when running on one tile of it."""
+        w = self.style(lr) if style is None else style
         generator = None
         if not self.training:
             generator = torch.Generator(device=lr.device).manual_seed(self.eval_noise_seed)

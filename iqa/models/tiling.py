@@ -13,8 +13,8 @@ def upscale(model: nn.Module, lr: Tensor, tile: int | None = 256, overlap: int =
     and only its centre is kept, so seams vanish whenever the model's receptive
     field fits in the overlap. Tile origins are multiples of 8, so models that
     downsample internally (the autoencoder) see the same grid as on the whole
-    image. Models with image-global parts (stylegan-lite's style latent and its
-    noise) see a per-tile latent, so their tiled output differs a little more.
+    image. A model with an image-global style (stylegan-lite: ``model.style``)
+    gets the whole image's style on every tile; only its eval noise differs per tile.
     ``tile=None`` runs the whole image at once.
     """
     scale = model.scale
@@ -23,12 +23,13 @@ def upscale(model: nn.Module, lr: Tensor, tile: int | None = 256, overlap: int =
         return model(lr)
     if tile % 8 or overlap % 8 or tile <= 0 or overlap < 0:
         raise ValueError(f"tile and overlap must be multiples of 8 (tile > 0), got tile={tile}, overlap={overlap}")
+    style = {"style": model.style(lr)} if hasattr(model, "style") else {}
     out = lr.new_empty(lr.shape[0], 3, height * scale, width * scale)
     for top in range(0, height, tile):
         for left in range(0, width, tile):
             bottom, right = min(top + tile, height), min(left + tile, width)
             context_top, context_left = max(top - overlap, 0), max(left - overlap, 0)
-            piece = model(lr[..., context_top : min(bottom + overlap, height), context_left : min(right + overlap, width)])
+            piece = model(lr[..., context_top : min(bottom + overlap, height), context_left : min(right + overlap, width)], **style)
             y0, x0 = (top - context_top) * scale, (left - context_left) * scale
             out[..., top * scale : bottom * scale, left * scale : right * scale] = piece[
                 ..., y0 : y0 + (bottom - top) * scale, x0 : x0 + (right - left) * scale
