@@ -24,15 +24,6 @@ from .metrics.registry import MetricSpec, get_metric
 from .metrics.ssim import use_compiled_kernels
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; other names are passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu or auto")
-    return torch.device(device)
-
-
 class MetricCall:
     """A registered metric bound to the options of one run.
 

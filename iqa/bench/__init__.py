@@ -6,6 +6,5 @@
 """
 from .report import format_table, write_report
 from .runner import BenchConfig, default_models, run_bench
-from .tiling import upscale_tiled
 
-__all__ = ["BenchConfig", "default_models", "format_table", "run_bench", "upscale_tiled", "write_report"]
+__all__ = ["BenchConfig", "default_models", "format_table", "run_bench", "write_report"]

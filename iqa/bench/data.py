@@ -21,10 +21,8 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ..io.images import IMAGE_SUFFIXES, ImageReadError
-from ..io.images import read_image as decode
-from ..metrics._color import quantize_to_bits
-from ..resize import imresize
+from ..data.div2k import bicubic_lr, crop_to_multiple
+from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
 
 SAMPLE_PREFIX = "samples:"
 
@@ -39,31 +37,20 @@ class BenchImage:
 
 
 def read_image(path: Path) -> Tensor:
-    """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (gray repeated: the models take RGB)."""
+    """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (the models take RGB)."""
     try:
-        pixels = decode(path).pixels
+        return read_rgb(path)[None]
     except ImageReadError as error:
         raise ValueError(str(error)) from None
-    return pixels.expand(3, -1, -1)[None].contiguous()
-
-
-def write_image(path: Path, image: Tensor) -> None:
-    """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in ``[0, 1]`` as an 8-bit PNG."""
-    from PIL import Image
-
-    array = (image.detach().squeeze(0).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
 
 
 def make_lr(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
-    """``(lr, hr)``: HR cropped to a multiple of ``scale``, LR = 8-bit-rounded MATLAB bicubic downscale."""
+    """``(lr, hr)``: HR cropped to a multiple of ``scale``, LR = :func:`iqa.data.div2k.bicubic_lr`."""
     height, width = hr.shape[-2:]
-    hr = hr[..., : height - height % scale, : width - width % scale]
+    hr = crop_to_multiple(hr, scale)
     if min(hr.shape[-2:]) < scale:
         raise ValueError(f"image of {height}x{width} pixels is smaller than the scale {scale}")
-    lr = quantize_to_bits(imresize(hr, 1.0 / scale).clamp(0, 1), 1.0, 8)
-    return lr, hr
+    return bicubic_lr(hr, scale), hr
 
 
 def load_pair(image: BenchImage, scale: int) -> tuple[Tensor, Tensor]:

@@ -28,8 +28,10 @@ from .. import __version__
 from ..metrics._color import convention, quantize_to_bits
 from ..metrics.registry import METRICS, MetricSpec, get_metric
 from ..stats import summarize, wilcoxon_signed_rank
-from .data import BenchImage, load_pair, resolve_dataset, write_image
-from .tiling import upscale_tiled
+from ..io.images import write_image
+from .data import BenchImage, load_pair, resolve_dataset
+from ..device import resolve_device
+from ..models.tiling import upscale
 
 SCORED_KINDS = ("FR", "NR")
 # The label of the HR images' own no-reference scores: the value a natural image gets.
@@ -49,7 +51,7 @@ class BenchConfig:
     ``metrics``: registry names; ``None`` means every FR and NR metric that runs
     here (metrics that need weights join when their weights are found).
     ``crop_border``: ``None`` means ``scale`` (the SR convention).
-    ``tile``: LR tile size for :func:`upscale_tiled` (0 disables tiling).
+    ``tile``: LR tile size for :func:`iqa.models.tiling.upscale` (0 disables tiling).
     """
 
     models: Sequence[str] | Mapping[str, nn.Module | str] | None = None
@@ -87,22 +89,6 @@ class ScoredMetric:
     def label(self) -> str:
         return convention(self.options["color"], self.options["crop_border"], None) if "color" in self.options \
             else f"crop={self.options['crop_border']}"
-
-
-def resolve_device(spec: str) -> torch.device:
-    """``auto`` is CUDA when present, else CPU; ``cuda`` without an index is ``cuda:LOCAL_RANK`` under torchrun."""
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {spec!r}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {spec!r} asked for, but CUDA is not available here; use --device cpu or auto")
-        if device.index is None:  # one GPU per torchrun process
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
-    return device
 
 
 def default_models(scale: int) -> list[str]:
@@ -379,10 +365,10 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                 with torch.inference_mode():
                     if label not in warmed:
                         for _ in range(config.warmup):
-                            upscale_tiled(model, lr, config.tile, config.tile_overlap)
+                            upscale(model, lr, config.tile, config.tile_overlap)
                         warmed.add(label)
                     output, milliseconds, peak = timed(
-                        partial(upscale_tiled, model, lr, config.tile, config.tile_overlap), device)
+                        partial(upscale, model, lr, config.tile, config.tile_overlap), device)
                     # Scored as the 8-bit image a user would save (the SR evaluation convention).
                     output = quantize_to_bits(output.clamp(0, 1), 1.0, 8)
                     row = {"model": label, "name": image.name, "time_ms": milliseconds,

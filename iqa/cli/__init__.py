@@ -16,4 +16,6 @@ def main() -> None:
     """Image-quality assessment for generative models."""
 
 
-from . import bench, metrics_cmd, niqe_fit, rr, samples, score  # noqa: E402,F401  (each module registers its commands)
+from . import (  # noqa: E402,F401  (each module registers its commands)
+    bench, metrics_cmd, models_cmd, niqe_fit, rr, samples, score, train_sr,
+)

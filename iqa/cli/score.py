@@ -10,7 +10,8 @@ from .. import __version__
 from ..io.pairs import image_files, pair_names, pair_trees
 from ..io.results import FORMATS, ResultLog, json_safe
 from ..metrics.registry import METRICS, list_metrics
-from ..scorer import Item, metric_calls, resolve_device, score_items
+from ..device import resolve_device
+from ..scorer import Item, metric_calls, score_items
 from ..stats import summarize
 from . import main
 

@@ -147,3 +147,21 @@ def _first_line(error: Exception) -> str:
 
 def _reason(error: Exception) -> str:
     return f"not a readable image ({_first_line(error)})"
+
+
+def read_rgb(path: Path | str) -> Tensor:
+    """``(3, H, W)`` float32 in ``[0, 1]``: gray repeated to three channels, for models that take RGB."""
+    return read_image(path).pixels.expand(3, -1, -1).contiguous()
+
+
+def write_image(path: Path | str, image: Tensor) -> None:
+    """Write ``(C, H, W)`` or ``(1, C, H, W)`` in ``[0, 1]`` as an 8-bit image (format from the suffix)."""
+    from PIL import Image
+
+    pixels = image.detach()
+    if pixels.ndim == 4:
+        pixels = pixels[0]
+    array = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).squeeze(-1).cpu().numpy()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)

@@ -1,0 +1,4 @@
+"""Training of the bundled SR models (``iqa train-sr``)."""
+from .loop import TrainConfig, train
+
+__all__ = ["TrainConfig", "train"]

@@ -1,0 +1,97 @@
+"""What each model is trained to minimise. One class per ``--model``; the loop only calls these.
+
+- autoencoder: L1 + ``ssim_weight * (1 - SSIM)`` (our differentiable SSIM, unrounded luminance).
+- srgan: L1 for ``pretrain_steps`` (default half the steps), then L1 + LPIPS (when its weights are present)
+  + ``adv_weight`` x the non-saturating GAN loss (Ledig et al. 2017, doi:10.1109/CVPR.2017.19).
+- stylegan-lite: L1 (alone for the first quarter of the steps) + ``adv_weight`` x non-saturating GAN loss, R1 penalty
+  ``gamma / 2 * E[|grad D(real)|^2]`` (Mescheder et al. 2018, arXiv:1801.04406), as StyleGAN2 trains.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def perceptual_loss(device) -> tuple[object | None, str]:
+    """``(loss_fn, note)``: LPIPS when ``iqa.lpips`` exists and its backbone weights are present, else None."""
+    import iqa
+
+    lpips = getattr(iqa, "lpips", None)
+    if lpips is None:
+        return None, "LPIPS perceptual loss off: iqa.lpips is not available in this install"
+    try:
+        probe = torch.rand(1, 3, 32, 32, device=device)
+        lpips(probe, probe)
+    except Exception as error:  # missing weights are reported by lpips itself with the file to fetch
+        return None, f"LPIPS perceptual loss off: {error}"
+    return (lambda x, y: lpips(x.clamp(0, 1), y)), "LPIPS perceptual loss on"
+
+
+class Fidelity:
+    loss_names = ("l1", "ssim")
+    adversarial = False
+
+    def __init__(self, ssim_weight: float = 0.2):
+        from ..metrics.losses import SSIMLoss
+
+        self.ssim_weight = ssim_weight
+        self.ssim_loss = SSIMLoss(color="rgb", quantize=None)
+
+    def generator_loss(self, fake: Tensor, hr: Tensor, discriminator, step: int) -> tuple[Tensor, dict]:
+        l1 = F.l1_loss(fake, hr)
+        ssim_term = self.ssim_loss(fake.clamp(0, 1), hr)
+        return l1 + self.ssim_weight * ssim_term, {"l1": l1, "ssim": ssim_term}
+
+
+class Adversarial:
+    """L1 content loss plus a non-saturating GAN loss; optional L1-only warm-up and R1 penalty."""
+
+    loss_names = ("l1", "perceptual", "g_adv", "d_real", "d_fake", "r1")
+    adversarial = True
+
+    def __init__(self, adv_weight: float, pretrain_steps: int = 0, r1_gamma: float = 0.0, perceptual=None):
+        self.adv_weight, self.pretrain_steps, self.r1_gamma, self.perceptual = adv_weight, pretrain_steps, r1_gamma, perceptual
+
+    def is_adversarial(self, step: int) -> bool:
+        return step >= self.pretrain_steps
+
+    def generator_loss(self, fake: Tensor, hr: Tensor, discriminator: nn.Module, step: int) -> tuple[Tensor, dict]:
+        l1 = F.l1_loss(fake, hr)
+        loss, parts = l1, {"l1": l1}
+        if self.perceptual is not None:
+            parts["perceptual"] = self.perceptual(fake, hr)
+            loss = loss + parts["perceptual"]
+        if self.is_adversarial(step):
+            parts["g_adv"] = F.softplus(-discriminator(fake)).mean()
+            loss = loss + self.adv_weight * parts["g_adv"]
+        return loss, parts
+
+    def discriminator_loss(self, fake: Tensor, hr: Tensor, discriminator: nn.Module) -> tuple[Tensor, dict]:
+        real = hr.detach().requires_grad_(self.r1_gamma > 0)
+        real_logits = discriminator(real)
+        parts = {"d_real": F.softplus(-real_logits).mean(), "d_fake": F.softplus(discriminator(fake.detach())).mean()}
+        loss = parts["d_real"] + parts["d_fake"]
+        if self.r1_gamma > 0:
+            (gradient,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+            parts["r1"] = gradient.square().sum(dim=(1, 2, 3)).mean()
+            loss = loss + self.r1_gamma / 2 * parts["r1"]
+        return loss, parts
+
+
+def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weight: float | None, r1_gamma: float, device):
+    """The objective for ``model`` and a note on the perceptual loss for the log."""
+    if model == "autoencoder":
+        return Fidelity(), "autoencoder: L1 + 0.2 * (1 - SSIM)"
+    if model == "srgan":
+        perceptual, lpips_note = perceptual_loss(device)
+        pretrain = steps // 2 if pretrain_steps is None else pretrain_steps
+        weight = 1e-2 if adv_weight is None else adv_weight
+        note = f"srgan: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss; {lpips_note}"
+        return Adversarial(weight, pretrain, 0.0, perceptual), note
+    if model == "stylegan-lite":
+        pretrain = steps // 4 if pretrain_steps is None else pretrain_steps
+        weight = 1e-2 if adv_weight is None else adv_weight
+        note = f"stylegan-lite: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss, R1 gamma {r1_gamma:g}"
+        return Adversarial(weight, pretrain, r1_gamma), note
+    raise ValueError(f"model must be srgan, stylegan-lite or autoencoder, got {model!r}")
