@@ -78,9 +78,10 @@ def matlab_box_downsample(x: Tensor, factor: int, padding: str) -> Tensor:
     after_h = max(0, -(-height // factor) * factor - height - before)
     after_w = max(0, -(-width // factor) * factor - width - before)
     if padding == "symmetric":
-        rows = symmetric_pad_index(height, before, after_h, x.device)
-        cols = symmetric_pad_index(width, before, after_w, x.device)
-        x = x.index_select(-2, rows).index_select(-1, cols)
+        if before or after_h:
+            x = x.index_select(-2, symmetric_pad_index(height, before, after_h, x.device))
+        if before or after_w:
+            x = x.index_select(-1, symmetric_pad_index(width, before, after_w, x.device))
     elif padding == "zeros":
         if before or after_h or after_w:
             x = F.pad(x, (before, after_w, before, after_h))
