@@ -7,12 +7,14 @@ conventions.
 """
 from .metrics import (
     GMSDLoss,
+    LPIPSLoss,
     MSSSIMLoss,
     PSNRLoss,
     SSIMLoss,
     get_metric,
     gmsd,
     list_metrics,
+    lpips,
     ms_ssim,
     psnr,
     ssim,
@@ -23,6 +25,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "list_metrics", "get_metric",
-    "psnr", "ssim", "ms_ssim", "gmsd", "imresize",
-    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
+    "psnr", "ssim", "ms_ssim", "gmsd", "lpips", "imresize",
+    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss", "LPIPSLoss",
 ]

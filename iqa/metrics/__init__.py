@@ -1,12 +1,13 @@
 """Metric functions (pure, differentiable where the registry says so) and their registry."""
 from .gmsd import gmsd
-from .losses import GMSDLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
+from .losses import GMSDLoss, LPIPSLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
+from .lpips import lpips
 from .psnr import psnr
 from .registry import METRICS, MetricSpec, get_metric, list_metrics
 from .ssim import ms_ssim, ssim
 
 __all__ = [
     "METRICS", "MetricSpec", "get_metric", "list_metrics",
-    "psnr", "ssim", "ms_ssim", "gmsd",
-    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
+    "psnr", "ssim", "ms_ssim", "gmsd", "lpips",
+    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss", "LPIPSLoss",
 ]

@@ -62,6 +62,11 @@ METRICS: dict[str, MetricSpec] = {
             "Xue GMSD.m: MATLAB rgb2gray (uint8-rounded), 2x2 average + downsample, Prewitt, T=170, std2",
             "iqa.metrics.gmsd:gmsd",
         ),
+        MetricSpec(
+            "lpips", "FR", False, (0.0, math.inf), True, True, None,
+            "Zhang LPIPS v0.1, AlexNet backbone, [0,1] inputs (lpips package with normalize=True)",
+            "iqa.metrics.lpips:lpips",
+        ),
     ]
 }
 
