@@ -11,8 +11,12 @@ from .metrics import (
     MSSSIMLoss,
     PSNRLoss,
     SSIMLoss,
+    fid,
+    frechet_distance,
     get_metric,
     gmsd,
+    inception_features,
+    kid,
     list_metrics,
     lpips,
     ms_ssim,
@@ -26,5 +30,6 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__", "list_metrics", "get_metric",
     "psnr", "ssim", "ms_ssim", "gmsd", "lpips", "imresize",
+    "fid", "kid", "frechet_distance", "inception_features",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss", "LPIPSLoss",
 ]

@@ -135,6 +135,17 @@ def find_weights(key: str, weights_dir: str | os.PathLike | None = None) -> Path
     )
 
 
+def resolve_weights(key: str, weights: str | os.PathLike | None = None) -> Path:
+    """The file to load for ``key``: ``weights`` itself when it is a file (used as given, no
+    checksum), else :func:`find_weights` with ``weights`` as the folder to search first."""
+    given = Path(weights).expanduser() if weights is not None else None
+    if given is not None and given.is_file():
+        return given
+    if given is None or given.is_dir():
+        return find_weights(key, weights_dir=given)
+    raise WeightsNotFoundError(f"weights={str(weights)!r} is neither a file nor a folder")
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a ``.pth`` state dict, read without unpickling code (``weights_only=True``)."""
     path = Path(path).expanduser()

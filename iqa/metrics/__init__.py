@@ -1,4 +1,5 @@
 """Metric functions (pure, differentiable where the registry says so) and their registry."""
+from .fid import fid, frechet_distance, inception_features, kid
 from .gmsd import gmsd
 from .losses import GMSDLoss, LPIPSLoss, MSSSIMLoss, PSNRLoss, SSIMLoss
 from .lpips import lpips
@@ -8,6 +9,6 @@ from .ssim import ms_ssim, ssim
 
 __all__ = [
     "METRICS", "MetricSpec", "get_metric", "list_metrics",
-    "psnr", "ssim", "ms_ssim", "gmsd", "lpips",
+    "psnr", "ssim", "ms_ssim", "gmsd", "lpips", "fid", "kid", "frechet_distance", "inception_features",
     "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss", "LPIPSLoss",
 ]

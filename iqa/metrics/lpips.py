@@ -112,11 +112,12 @@ class LPIPSNetwork(nn.Module):
         super().__init__()
         import lpips.pretrained_networks as networks  # heavy import, deferred to first use
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.device("meta"):
             # lpips passes torchvision's deprecated `pretrained=False`; False means "no download".
+            # On the meta device the network costs nothing until the real weights are assigned.
             warnings.simplefilter("ignore")
             self.backbone = getattr(networks, NETS[net][1])(requires_grad=False, pretrained=False)
-        self.backbone.load_state_dict(_lpips_keys(self.backbone, backbone_state, source))
+        self.backbone.load_state_dict(_lpips_keys(self.backbone, backbone_state, source), assign=True)
         self.backbone.eval()
         for index, weight in enumerate(_linear_weights(net)):
             self.register_buffer(f"linear{index}", weight.flatten())
@@ -197,15 +198,9 @@ _models_lock = threading.Lock()
 
 def _model(net: str, weights: str | os.PathLike | None, device: torch.device, dtype: torch.dtype) -> LPIPSNetwork:
     """The network for ``net`` on ``device``/``dtype``, built once per process and weights file."""
-    from ..weights import WeightsNotFoundError, find_weights, load_state_dict
+    from ..weights import load_state_dict, resolve_weights
 
-    given = Path(weights).expanduser() if weights is not None else None
-    if given is not None and given.is_file():
-        path = given  # an explicit file is used as given
-    elif given is None or given.is_dir():
-        path = find_weights(NETS[net][0], weights_dir=given)
-    else:
-        raise WeightsNotFoundError(f"weights={str(weights)!r} is neither a file nor a folder")
+    path = resolve_weights(NETS[net][0], weights)
     cache_key = (net, str(path.resolve()), str(device), dtype)
     with _models_lock:
         if cache_key not in _models:

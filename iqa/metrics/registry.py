@@ -7,7 +7,8 @@ metrics`` and the README table all come from here.
 
 Kinds: ``FR`` full-reference (``f(x, ref)``), ``NR`` no-reference (``f(x)``),
 ``RR`` reduced-reference (features of the reference, then ``f(features, x)``),
-``DIST`` distribution metrics between image sets.
+``DIST`` distribution metrics between image sets: ``f(features_a, features_b)``
+on two ``(N, D)`` feature arrays (``iqa.inception_features`` for FID and KID).
 """
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ METRICS: dict[str, MetricSpec] = {
             "lpips", "FR", False, (0.0, math.inf), True, True, None,
             "Zhang LPIPS v0.1, AlexNet backbone, [0,1] inputs (lpips package with normalize=True)",
             "iqa.metrics.lpips:lpips",
+        ),
+        MetricSpec(
+            "fid", "DIST", False, (0.0, math.inf), False, True, None,
+            "Heusel FID on pytorch-fid Inception pool3 features (pt_inception-2015-12-05), bilinear resize to 299",
+            "iqa.metrics.fid:fid",
+        ),
+        MetricSpec(
+            "kid", "DIST", False, (-math.inf, math.inf), False, True, None,
+            "Binkowski KID: unbiased MMD^2, cubic kernel, 100 subsets of 1000, on the FID Inception features",
+            "iqa.metrics.fid:kid",
         ),
     ]
 }
