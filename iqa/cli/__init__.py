@@ -17,3 +17,5 @@ def main() -> None:
 
 
 from . import metrics_cmd  # noqa: E402,F401  (registers `iqa metrics`)
+from . import weights_cmd  # noqa: E402,F401  (registers `iqa weights`)
+from . import distribution  # noqa: E402,F401  (registers `iqa fid` and `iqa kid`)
