@@ -8,6 +8,10 @@ compared with many outputs (``y = ref.expand_as(x)``, where iqa computes the
 reference features once).
 
     PYTHONPATH=$PWD python benchmarks/bench_lpips.py --threads 2 --pairs 16 --size 256
+
+``--autocast bf16|fp16`` (meant for a GPU, ``--device cuda``) also times iqa under
+autocast and prints its drift from float32; the lpips package is not run in
+reduced precision.
 """
 from __future__ import annotations
 
@@ -59,6 +63,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--autocast", choices=["bf16", "fp16"], default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
@@ -78,34 +84,51 @@ def main() -> None:
         os.environ["TORCH_HOME"] = str(weights.parent.parent.parent)
         import lpips
 
-        package = lpips.LPIPS(net=args.net, pretrained=True, verbose=False).eval()
+        package = lpips.LPIPS(net=args.net, pretrained=True, verbose=False).eval().to(args.device)
 
         generator = torch.Generator().manual_seed(0)
-        outputs = torch.rand(args.pairs, 3, args.size, args.size, generator=generator)
-        references = torch.rand(args.pairs, 3, args.size, args.size, generator=generator)
+        outputs = torch.rand(args.pairs, 3, args.size, args.size, generator=generator).to(args.device)
+        references = torch.rand(args.pairs, 3, args.size, args.size, generator=generator).to(args.device)
         one_reference = references[:1].expand_as(outputs)
+
+        def synchronize():
+            if torch.device(args.device).type == "cuda":
+                torch.cuda.synchronize()
 
         def run_package(y):
             with torch.no_grad():
-                return torch.cat([
+                values = torch.cat([
                     package(outputs[i : i + args.batch], y[i : i + args.batch], normalize=True).flatten()
                     for i in range(0, args.pairs, args.batch)
                 ])
+            synchronize()
+            return values
 
-        def run_iqa(y):
-            return torch.cat([
+        def run_iqa(y, autocast_dtype=None):
+            values = torch.cat([
                 iqa.lpips(outputs[i : i + args.batch], y[i : i + args.batch], net=args.net, weights=weights,
-                          reduction="none")
+                          reduction="none", autocast_dtype=autocast_dtype)
                 for i in range(0, args.pairs, args.batch)
             ])
+            synchronize()
+            return values
 
         print(f"LPIPS-{args.net}, {args.pairs} pairs of {args.size}x{args.size}, batch {args.batch}, "
-              f"{args.threads} threads, {origin}, median of {args.repeats}")
+              f"{args.threads} threads, {args.device}, {origin}, median of {args.repeats}")
         for label, y in [("distinct pairs", references), ("one reference, many outputs", one_reference)]:
             difference = float((run_package(y) - run_iqa(y)).abs().max())
-            t_package, t_iqa = interleaved_medians([lambda: run_package(y), lambda: run_iqa(y)], args.repeats)
+            t_package, t_iqa = interleaved_medians([lambda y=y: run_package(y), lambda y=y: run_iqa(y)], args.repeats)
             print(f"  {label:<28} lpips {args.pairs / t_package:7.1f} pairs/s   iqa {args.pairs / t_iqa:7.1f} pairs/s"
                   f"   ratio {t_package / t_iqa:4.2f}x   max |diff| {difference:.2e}")
+        if args.autocast:
+            dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[args.autocast]
+            exact = run_iqa(references)
+            reduced = run_iqa(references, dtype)
+            t_exact, t_reduced = interleaved_medians([lambda: run_iqa(references),
+                                                      lambda: run_iqa(references, dtype)], args.repeats)
+            drift = (reduced - exact).abs()
+            print(f"  autocast {args.autocast}: {t_exact / t_reduced:4.2f}x float32 iqa; drift max {drift.max():.2e}, "
+                  f"mean {drift.mean():.2e} (values {exact.min():.3f}..{exact.max():.3f})")
 
 
 if __name__ == "__main__":

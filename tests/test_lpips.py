@@ -63,6 +63,10 @@ def test_properties(torch_home):
     near, far = (iqa.lpips(n, x, weights=weights) for n in noisier)
     assert 0 < near < far
     assert iqa.lpips(x.double(), y.double(), weights=weights).dtype == torch.float64
+    # Reduced precision runs where autocast does (CPU bf16 here) and stays near float32.
+    reduced = iqa.lpips(x, y, weights=weights, autocast_dtype=torch.bfloat16, reduction="none")
+    assert reduced.dtype == torch.float32
+    torch.testing.assert_close(reduced, iqa.lpips(x, y, weights=weights, reduction="none"), atol=5e-3, rtol=0)
 
 
 def test_gradients_match_package(torch_home):

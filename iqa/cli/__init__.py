@@ -16,6 +16,6 @@ def main() -> None:
     """Image-quality assessment for generative models."""
 
 
+from . import distribution  # noqa: E402,F401  (registers `iqa fid` and `iqa kid`)
 from . import metrics_cmd  # noqa: E402,F401  (registers `iqa metrics`)
 from . import weights_cmd  # noqa: E402,F401  (registers `iqa weights`)
-from . import distribution  # noqa: E402,F401  (registers `iqa fid` and `iqa kid`)

@@ -27,8 +27,9 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -205,7 +206,7 @@ class FeatureStatistics:
 
     @classmethod
     def from_features(cls, features, *, extractor: str = EXTRACTOR, resize: str = "bilinear",
-                      keep_features: bool = True) -> "FeatureStatistics":
+                      keep_features: bool = True) -> FeatureStatistics:
         features = _as_features(features, "features")
         if len(features) < 2:
             raise ValueError(f"features needs at least 2 rows for a covariance, got {len(features)}")
@@ -224,7 +225,7 @@ class FeatureStatistics:
             np.savez(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "FeatureStatistics":
+    def load(cls, path: str | os.PathLike) -> FeatureStatistics:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return cls(
@@ -235,7 +236,7 @@ class FeatureStatistics:
         except (OSError, ValueError, KeyError) as error:
             raise ValueError(f"{path} is not a feature statistics file: {error}") from error
 
-    def check_comparable(self, other: "FeatureStatistics") -> None:
+    def check_comparable(self, other: FeatureStatistics) -> None:
         for field in ("extractor", "resize"):
             if getattr(self, field) != getattr(other, field):
                 raise ValueError(
@@ -261,12 +262,13 @@ def _as_features(features, name: str) -> np.ndarray:
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^1/2)`` in float64.
 
-    The trace of the matrix square root is the sum of the square roots of the
-    eigenvalues of the symmetric ``sigma1^1/2 sigma2 sigma1^1/2`` (similar to
-    ``sigma1 sigma2``), which ``eigh`` computes stably even for the singular
-    covariances of small sets. A significantly negative eigenvalue would make
-    the square root imaginary; that raises ``ValueError`` instead of being
-    dropped. Checked against ``scipy.linalg.sqrtm`` (tests/test_fid.py).
+    ``tr (sigma1 sigma2)^1/2`` is the sum of the square roots of the eigenvalues
+    of the symmetric ``F^T sigma2 F``, where ``sigma1 = F F^T`` (Cholesky, or
+    the eigenvectors above rank tolerance for a singular ``sigma1``); it has the
+    same nonzero eigenvalues as ``sigma1 sigma2``, and ``eigvalsh`` computes
+    them stably. A significantly negative eigenvalue would make the square root
+    imaginary; that raises ``ValueError`` instead of being dropped. Checked
+    against ``scipy.linalg.sqrtm`` (tests/test_fid.py).
     """
     mu1, mu2 = (np.atleast_1d(np.asarray(m, dtype=np.float64)) for m in (mu1, mu2))
     sigma1, sigma2 = (np.atleast_2d(np.asarray(s, dtype=np.float64)) for s in (sigma1, sigma2))
@@ -276,8 +278,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
             f"expected mu (D,) and sigma (D, D) of one D, got mu1 {mu1.shape}, sigma1 {sigma1.shape}, "
             f"mu2 {mu2.shape}, sigma2 {sigma2.shape}"
         )
-    root1 = _psd_sqrt(sigma1, "sigma1")
-    product = root1 @ sigma2 @ root1
+    factor = _covariance_factor(sigma1)
+    product = factor.T @ sigma2 @ factor
     eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
     _check_real_root(eigenvalues, "sqrtm(sigma1 @ sigma2)")
     trace_root = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
@@ -285,10 +287,18 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root)
 
 
-def _psd_sqrt(matrix: np.ndarray, name: str) -> np.ndarray:
-    eigenvalues, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    _check_real_root(eigenvalues, name)
-    return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
+def _covariance_factor(sigma: np.ndarray) -> np.ndarray:
+    """``F`` with ``sigma = F F^T``: ``(D, D)`` Cholesky, or ``(D, rank)`` for a singular ``sigma``."""
+    symmetric = (sigma + sigma.T) / 2
+    try:
+        return np.linalg.cholesky(symmetric)
+    except np.linalg.LinAlgError:
+        pass  # singular (fewer samples than dimensions) or not PSD; eigh tells which
+    eigenvalues, vectors = np.linalg.eigh(symmetric)
+    _check_real_root(eigenvalues, "sigma1")
+    # numpy.linalg.matrix_rank's tolerance: below it an eigenvalue is rounding noise.
+    keep = eigenvalues > eigenvalues.max() * len(sigma) * np.finfo(np.float64).eps
+    return vectors[:, keep] * np.sqrt(eigenvalues[keep])
 
 
 def _check_real_root(eigenvalues: np.ndarray, name: str) -> None:
