@@ -75,8 +75,9 @@ def test_fid_and_kid_commands(torch_home, tmp_path, monkeypatch):
     write_images(tmp_path / "a", 2, seed=0)
     (tmp_path / "a" / "broken.png").write_bytes(b"not a png")
     stats_a = tmp_path / "a.npz"
-    # A saved reference set (random features): no Inception pass for it.
-    reference = fid_module.FeatureStatistics.from_features(np.random.default_rng(1).standard_normal((3, 2048)))
+    # A saved reference set (random features): no Inception pass for it; more rows than dimensions
+    # keep its covariance positive definite, as a real reference set's is.
+    reference = fid_module.FeatureStatistics.from_features(np.random.default_rng(1).standard_normal((2100, 2048)))
     reference.save(tmp_path / "b.npz")
 
     result = CliRunner().invoke(main, ["fid", str(tmp_path / "a"), str(tmp_path / "b.npz"),

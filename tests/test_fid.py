@@ -25,12 +25,13 @@ def scipy_frechet(mu1, sigma1, mu2, sigma2):
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root.real))
 
 
-# The last case is singular (n < D); there sqrtm's own error is ~1e-8 of the trace (see its self-distance).
-@pytest.mark.parametrize("dim, samples, tolerance", [(16, 200, 1e-9), (64, 1000, 1e-9), (32, 20, 1e-7)])
-def test_frechet_distance_matches_scipy_sqrtm(dim, samples, tolerance):
+# The last two have a singular sigma1 (n < D); there sqrtm's own error is ~1e-8 of the trace (see its self-distance).
+@pytest.mark.parametrize("dim, samples1, samples2, tolerance",
+                         [(16, 200, 200, 1e-9), (64, 1000, 1000, 1e-9), (32, 20, 200, 1e-8), (32, 20, 20, 1e-7)])
+def test_frechet_distance_matches_scipy_sqrtm(dim, samples1, samples2, tolerance):
     rng = np.random.default_rng(dim)
-    mu1, sigma1 = random_covariance(rng, dim, samples)
-    mu2, sigma2 = random_covariance(rng, dim, samples)
+    mu1, sigma1 = random_covariance(rng, dim, samples1)
+    mu2, sigma2 = random_covariance(rng, dim, samples2)
     expected = scipy_frechet(mu1, sigma1, mu2, sigma2)
     actual = iqa.frechet_distance(mu1, sigma1, mu2, sigma2)
     assert actual == pytest.approx(expected, rel=tolerance)

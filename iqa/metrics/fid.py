@@ -264,9 +264,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
     ``tr (sigma1 sigma2)^1/2`` is the sum of the square roots of the eigenvalues
     of the symmetric ``F^T sigma2 F``, where ``sigma1 = F F^T`` (Cholesky, or
-    the eigenvectors above rank tolerance for a singular ``sigma1``); it has the
-    same nonzero eigenvalues as ``sigma1 sigma2``, and ``eigvalsh`` computes
-    them stably. A significantly negative eigenvalue would make the square root
+    the eigenvectors above rank tolerance when both covariances are singular;
+    the roles swap when only ``sigma1`` is); it has the same nonzero
+    eigenvalues as ``sigma1 sigma2``, and ``eigvalsh`` computes them stably. A significantly negative eigenvalue would make the square root
     imaginary; that raises ``ValueError`` instead of being dropped. Checked
     against ``scipy.linalg.sqrtm`` (tests/test_fid.py).
     """
@@ -278,8 +278,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
             f"expected mu (D,) and sigma (D, D) of one D, got mu1 {mu1.shape}, sigma1 {sigma1.shape}, "
             f"mu2 {mu2.shape}, sigma2 {sigma2.shape}"
         )
-    factor = _covariance_factor(sigma1)
-    product = factor.T @ sigma2 @ factor
+    factor, other = _factor_one_of(sigma1, sigma2)
+    product = factor.T @ other @ factor
     eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
     _check_real_root(eigenvalues, "sqrtm(sigma1 @ sigma2)")
     trace_root = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
@@ -287,18 +287,21 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root)
 
 
-def _covariance_factor(sigma: np.ndarray) -> np.ndarray:
-    """``F`` with ``sigma = F F^T``: ``(D, D)`` Cholesky, or ``(D, rank)`` for a singular ``sigma``."""
-    symmetric = (sigma + sigma.T) / 2
-    try:
-        return np.linalg.cholesky(symmetric)
-    except np.linalg.LinAlgError:
-        pass  # singular (fewer samples than dimensions) or not PSD; eigh tells which
-    eigenvalues, vectors = np.linalg.eigh(symmetric)
+def _factor_one_of(sigma1: np.ndarray, sigma2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(F, other)`` with ``F F^T`` one of the two covariances: the Cholesky factor of whichever is
+    positive definite (cheap), else the eigenvectors of ``sigma1`` above rank tolerance, ``(D, rank)``.
+    ``sigma1 sigma2`` and ``sigma2 sigma1`` have the same eigenvalues, so either order gives the trace."""
+    symmetric1, symmetric2 = (sigma1 + sigma1.T) / 2, (sigma2 + sigma2.T) / 2
+    for factored, other in ((symmetric1, sigma2), (symmetric2, sigma1)):
+        try:
+            return np.linalg.cholesky(factored), other
+        except np.linalg.LinAlgError:
+            pass  # singular (fewer samples than dimensions) or not PSD
+    eigenvalues, vectors = np.linalg.eigh(symmetric1)
     _check_real_root(eigenvalues, "sigma1")
     # numpy.linalg.matrix_rank's tolerance: below it an eigenvalue is rounding noise.
-    keep = eigenvalues > eigenvalues.max() * len(sigma) * np.finfo(np.float64).eps
-    return vectors[:, keep] * np.sqrt(eigenvalues[keep])
+    keep = eigenvalues > eigenvalues.max() * len(sigma1) * np.finfo(np.float64).eps
+    return vectors[:, keep] * np.sqrt(eigenvalues[keep]), sigma2
 
 
 def _check_real_root(eigenvalues: np.ndarray, name: str) -> None:
