@@ -100,6 +100,8 @@ def test_bad_inputs(torch_home):
         iqa.lpips(2 * x - 1, x, weights=weights)  # the classic [-1, 1] mistake
     with pytest.raises(ValueError, match="net must be one of"):
         iqa.lpips(x, x, net="resnet", weights=weights)
+    with pytest.raises(ValueError, match="at least 31x31"):
+        iqa.lpips(x[..., :30, :30], x[..., :30, :30], weights=weights)
     with pytest.raises(ValueError, match="RGB"):
         iqa.lpips(x[:, :1], x[:, :1], weights=weights)
     with pytest.raises(ValueError, match="not a torchvision state dict"):

@@ -41,10 +41,9 @@ from ._validate import check_choice, check_image
 EXTRACTOR = "inception-v3-pool3/pt_inception-2015-12-05-6726825d"
 RESIZES = ("bilinear", "bicubic-antialias")
 INPUT_SIZE = 299
-FEATURE_DIM = 2048
 
-# A negative eigenvalue of sigma1^1/2 sigma2 sigma1^1/2 below this fraction of the
-# largest is an imaginary part of sqrtm(sigma1 sigma2), not rounding: float64
+# A negative eigenvalue of F^T sigma2 F (sigma1 = F F^T) below this fraction of
+# the largest is an imaginary part of sqrtm(sigma1 sigma2), not rounding: float64
 # rounding gives about 1e-13 and float32-stored covariances about 1e-7.
 _IMAGINARY_TOLERANCE = 1e-5
 
@@ -69,29 +68,41 @@ def inception_features(
         resize: ``"bilinear"`` (pytorch-fid's) or ``"bicubic-antialias"``.
     """
     check_choice("resize", resize, RESIZES)
-    if isinstance(images, Tensor):
-        images = images.unbind(0) if images.ndim == 4 else [images]
+    if isinstance(images, Tensor) and images.ndim == 4:
+        _check_rgb(images, "images")
+        chunks = (images[start : start + batch_size] for start in range(0, len(images), batch_size))
+        resized = (_resize(chunk, resize) for chunk in chunks)
+    else:
+        images = [images] if isinstance(images, Tensor) else list(images)
+        chunks = (images[start : start + batch_size] for start in range(0, len(images), batch_size))
+        resized = (torch.cat([resize_for_inception(image, resize) for image in chunk]) for chunk in chunks)
     if len(images) == 0:
         raise ValueError("images is empty")
     network = _network(weights, images[0].device)
-    batches = []
     with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            chunk = [resize_for_inception(image, resize) for image in images[start : start + batch_size]]
-            batches.append(network(torch.cat(chunk)))
-    return torch.cat(batches)
+        return torch.cat([network(batch) for batch in resized])
 
 
 def resize_for_inception(image: Tensor, resize: str = "bilinear") -> Tensor:
     """One ``(3, H, W)`` or ``(1, 3, H, W)`` image in ``[0, 1]`` as a ``(1, 3, 299, 299)`` float32 batch."""
     image = image.unsqueeze(0) if image.ndim == 3 else image
-    check_image(image, "image")
-    if image.shape[:2] != (1, 3):
-        raise ValueError(f"each image must be (3, H, W) or (1, 3, H, W) RGB, got {tuple(image.shape)}")
-    image = image.float()
+    _check_rgb(image, "image")
+    if image.shape[0] != 1:
+        raise ValueError(f"image must be (3, H, W) or (1, 3, H, W), got {tuple(image.shape)}")
+    return _resize(image, resize)
+
+
+def _check_rgb(images: Tensor, name: str) -> None:
+    check_image(images, name)
+    if images.shape[1] != 3:
+        raise ValueError(f"{name} must be RGB, (N, 3, H, W), got {tuple(images.shape)}")
+
+
+def _resize(images: Tensor, resize: str) -> Tensor:
+    images = images.float()
     if resize == "bilinear":
-        return F.interpolate(image, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-    return F.interpolate(image, size=(INPUT_SIZE, INPUT_SIZE), mode="bicubic", align_corners=False, antialias=True)
+        return F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bicubic", align_corners=False, antialias=True)
 
 
 def _tf_average_pool(x: Tensor) -> Tensor:
