@@ -80,17 +80,20 @@ def test_fid_and_kid_commands(torch_home, tmp_path, monkeypatch):
     reference = fid_module.FeatureStatistics.from_features(np.random.default_rng(1).standard_normal((2100, 2048)))
     reference.save(tmp_path / "b.npz")
 
-    result = CliRunner().invoke(main, ["fid", str(tmp_path / "a"), str(tmp_path / "b.npz"),
-                                       "--save-stats-a", str(stats_a), "--format", "json"])
+    with pytest.warns(UserWarning, match="2 samples for 2048-d"):
+        result = CliRunner().invoke(main, ["fid", str(tmp_path / "a"), str(tmp_path / "b.npz"),
+                                           "--save-stats-a", str(stats_a), "--format", "json"])
     assert result.exit_code == 1, result.output  # the broken file is reported; the others are scored
     report = json.loads(result.stdout)
     assert report["n_a"] == 2 and report["errors"][0]["name"].endswith("broken.png")
     saved = fid_module.FeatureStatistics.load(stats_a)
-    assert report["fid"] == pytest.approx(fid_module.fid_from_statistics(saved, reference), rel=1e-12)
+    with pytest.warns(UserWarning):
+        assert report["fid"] == pytest.approx(fid_module.fid_from_statistics(saved, reference), rel=1e-12)
 
     (tmp_path / "a" / "broken.png").unlink()
-    kid = CliRunner().invoke(main, ["kid", str(stats_a), str(tmp_path / "b.npz"), "--subsets", "4",
-                                    "--format", "json"])
+    with pytest.warns(UserWarning, match="using subset_size=2"):
+        kid = CliRunner().invoke(main, ["kid", str(stats_a), str(tmp_path / "b.npz"), "--subsets", "4",
+                                        "--format", "json"])
     assert kid.exit_code == 0, kid.output
     expected = iqa.kid(saved.features, reference.features, subsets=4, subset_size=2)
     assert json.loads(kid.stdout)["kid"] == pytest.approx(expected.mean, rel=1e-12)

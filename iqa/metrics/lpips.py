@@ -116,7 +116,7 @@ class LPIPSNetwork(nn.Module):
 
     def __init__(self, net: str, backbone_state: dict[str, Tensor], source: str):
         super().__init__()
-        import lpips.pretrained_networks as networks  # heavy import, deferred to first use
+        networks = _lpips_networks()
 
         with warnings.catch_warnings(), torch.device("meta"):
             # lpips passes torchvision's deprecated `pretrained=False`; False means "no download".
@@ -180,6 +180,18 @@ def _lpips_keys(backbone: nn.Module, torchvision_state: dict[str, Tensor], sourc
             + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
         )
     return state
+
+
+def _lpips_networks():
+    """``lpips.pretrained_networks``, imported at first use (it imports torchvision)."""
+    try:
+        import lpips.pretrained_networks as networks
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "iqa.lpips builds on the lpips package (its networks and v0.1 linear layers): "
+            "pip install 'iqa[deep]' or pip install lpips"
+        ) from error
+    return networks
 
 
 def _linear_weights(net: str) -> list[Tensor]:
