@@ -127,3 +127,19 @@ def test_missing_weights_message(tmp_path, monkeypatch):
                      "iqa weights import", "not found"):
         assert expected in message
     assert iqa.get_metric("lpips").needs_weights and iqa.get_metric("lpips").kind == "FR"
+
+
+def test_never_downloads(torch_home, monkeypatch):
+    """Building the networks from scratch reaches no torch hub download path."""
+    import importlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("iqa tried to download weights")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    lpips_module = importlib.import_module("iqa.metrics.lpips")
+    monkeypatch.setattr(lpips_module, "_models", {})
+    x, y = images(n=1)
+    for net in TORCHVISION_FILES:
+        assert iqa.lpips(x, y, net=net, weights=backbone_file(torch_home, net)) > 0
