@@ -181,9 +181,10 @@ class FIDInception(nn.Module):
         )))
         self.eval()
         self.requires_grad_(False)
+        self.to(memory_format=torch.channels_last)  # 1.5x faster on CPU (oneDNN), values equal to 1e-7
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.layers(2 * images - 1).flatten(1)
+        return self.layers((2 * images - 1).contiguous(memory_format=torch.channels_last)).flatten(1)
 
 
 _networks: dict[tuple[str, str], FIDInception] = {}
