@@ -7,12 +7,18 @@ conventions.
 """
 from .metrics import (
     GMSDLoss,
+    LPIPSLoss,
     MSSSIMLoss,
     PSNRLoss,
     SSIMLoss,
+    fid,
+    frechet_distance,
     get_metric,
     gmsd,
+    inception_features,
+    kid,
     list_metrics,
+    lpips,
     ms_ssim,
     niqe,
     piqe,
@@ -28,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "list_metrics", "get_metric",
-    "psnr", "ssim", "ms_ssim", "gmsd", "niqe", "piqe", "wnism", "rred", "imresize", "rr",
-    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss",
+    "psnr", "ssim", "ms_ssim", "gmsd", "lpips", "niqe", "piqe", "wnism", "rred", "imresize", "rr",
+    "fid", "kid", "frechet_distance", "inception_features",
+    "PSNRLoss", "SSIMLoss", "MSSSIMLoss", "GMSDLoss", "LPIPSLoss",
 ]

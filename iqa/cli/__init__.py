@@ -17,5 +17,5 @@ def main() -> None:
 
 
 from . import (  # noqa: E402,F401  (each module registers its commands)
-    bench, metrics_cmd, models_cmd, niqe_fit, rr, samples, score, train_sr,
+    bench, distribution, metrics_cmd, models_cmd, niqe_fit, rr, samples, score, train_sr, weights_cmd,
 )

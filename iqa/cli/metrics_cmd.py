@@ -11,7 +11,7 @@ from . import main
 
 
 def _range(low: float, high: float) -> str:
-    show = lambda v: "inf" if math.isinf(v) else f"{v:g}"  # noqa: E731
+    show = lambda v: ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"  # noqa: E731
     return f"[{show(low)}, {show(high)}]"
 
 

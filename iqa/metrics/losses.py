@@ -7,6 +7,7 @@ from typing import Callable
 from torch import Tensor, nn
 
 from .gmsd import gmsd
+from .lpips import lpips
 from .psnr import psnr
 from .ssim import ms_ssim, ssim
 
@@ -58,3 +59,12 @@ class PSNRLoss(_MetricLoss):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return -self.score(x, y)
+
+
+class LPIPSLoss(_MetricLoss):
+    """``lpips`` itself (0 is best), on ``[0, 1]`` images; the perceptual loss of SR training."""
+
+    metric = lpips
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.score(x, y)

@@ -9,7 +9,8 @@ Kinds: ``FR`` full-reference (``f(x, ref)``), ``NR`` no-reference (``f(x)``),
 ``RR`` reduced-reference (features of the reference, then ``f(features, x)``:
 ``features`` is one ``iqa.rr.Features`` per image of ``x``, made by
 ``iqa.rr.extract(ref, name)``; the convention travels in the features),
-``DIST`` distribution metrics between image sets.
+``DIST`` distribution metrics between image sets: ``f(features_a, features_b)``
+on two ``(N, D)`` feature arrays (``iqa.inception_features`` for FID and KID).
 """
 from __future__ import annotations
 
@@ -84,6 +85,21 @@ METRICS: dict[str, MetricSpec] = {
             "piqe", "NR", False, (0.0, 100.0), False, False, "gray",
             "MATLAB piqe.m: rgb2gray, round(255*I), replicate-padded 16x16 blocks, thresholds 0.1",
             "iqa.metrics.piqe:piqe",
+        ),
+        MetricSpec(
+            "lpips", "FR", False, (0.0, math.inf), True, True, None,
+            "Zhang LPIPS v0.1, AlexNet backbone, [0,1] inputs (lpips package with normalize=True)",
+            "iqa.metrics.lpips:lpips",
+        ),
+        MetricSpec(
+            "fid", "DIST", False, (0.0, math.inf), False, True, None,
+            "Heusel FID on pytorch-fid Inception pool3 features (pt_inception-2015-12-05), bilinear resize to 299",
+            "iqa.metrics.fid:fid",
+        ),
+        MetricSpec(
+            "kid", "DIST", False, (-math.inf, math.inf), False, True, None,
+            "Binkowski KID: unbiased MMD^2, cubic kernel, 100 subsets of 1000, on the FID Inception features",
+            "iqa.metrics.fid:kid",
         ),
     ]
 }
