@@ -63,6 +63,13 @@ class MetricCall:
             return self.function([self.features[name][self.spec.name] for name in names], *images, **options)
         return self.function(*images, **options)
 
+    def check_weights(self, device: torch.device) -> None:
+        """Load the weights a metric needs now, on a small probe image, so a missing file stops
+        the run before any work (``FileNotFoundError`` naming the file and how to provide it)."""
+        if self.spec.needs_weights and self.spec.kind == "FR":
+            probe = torch.full((1, 3, 64, 64), 0.5, device=device)
+            self(["probe"], probe, probe)
+
     def convention(self, bit_depths: set[int] = frozenset({8})) -> str:
         """E.g. ``gray/u8,crop=0``: converted luminance is rounded to the files' bit depth, as MATLAB does."""
         if self.features is not None:

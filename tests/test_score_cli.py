@@ -227,3 +227,27 @@ def test_one_folder_scores_no_reference_metrics_with_custom_niqe_model(tmp_path)
     expected = iqa.niqe(to_tensor(photo("astronaut", 192)), params=str(fitted))
     assert astronaut["niqe"] == pytest.approx(float(expected), rel=1e-6)
     assert run("score", folder, "--metrics", "piqe", "--niqe-params", fitted).exit_code == 2
+
+
+def test_lpips_in_score_needs_its_weights_and_uses_weights_dir(folders, tmp_path, monkeypatch):
+    import dataclasses
+
+    import iqa.weights
+    from deep_weights import save_random_backbone
+
+    ref, out = folders
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))
+    missing = run("score", ref, out, "--metrics", "psnr,lpips")
+    assert missing.exit_code == 2 and "iqa weights import" in missing.output and "alexnet-owt-7be5be79.pth" in missing.output
+
+    # Random AlexNet weights in torchvision's format; the table's checksum is patched to accept them.
+    weights_file = save_random_backbone("alex", tmp_path / "home")
+    entry = iqa.weights.KNOWN_WEIGHTS["alexnet"]
+    patched = dataclasses.replace(entry, sha256_prefix=iqa.weights.sha256_of(weights_file)[:8])
+    monkeypatch.setitem(iqa.weights.KNOWN_WEIGHTS, "alexnet", patched)
+    result = run("score", ref, out, "--metrics", "lpips", "--weights-dir", weights_file.parent, "--format", "json")
+    assert result.exit_code == 0, result.output
+    row = next(r for r in json.loads(result.stdout)["images"] if r["name"] == "coffee.png")
+    expected = iqa.lpips(to_tensor(np.asarray(Image.open(out / "coffee.png"))), to_tensor(photo("coffee", 64)),
+                         weights=weights_file)
+    assert row["lpips"] == pytest.approx(float(expected), abs=1e-6)

@@ -33,6 +33,8 @@ def _default_metrics(kind: str) -> list[str]:
               help="Reduced-reference features of the references (from `iqa rr extract`); then give only OUT_DIR.")
 @click.option("--niqe-params", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A NIQE pristine model from `iqa niqe-fit` instead of the published one.")
+@click.option("--weights-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Where LPIPS looks for its backbone weights first (see `iqa weights`).")
 @click.option("--out-suffix", default="", help="Suffix stripped from output stems when pairing, e.g. _x4.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -46,7 +48,7 @@ def _default_metrics(kind: str) -> list[str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write results here as they are produced.")
 @click.option("--resume", is_flag=True, help="Skip the images already scored in --output.")
-def score_command(folders, metric_list, color, crop_border, rr_file, niqe_params, out_suffix, device, batch_size, workers, compile_mode, fmt,
+def score_command(folders, metric_list, color, crop_border, rr_file, niqe_params, weights_dir, out_suffix, device, batch_size, workers, compile_mode, fmt,
                   output, resume):
     """Score OUT_DIR against REF_DIR (full-reference), or one folder alone (no-reference).
 
@@ -76,11 +78,19 @@ def score_command(folders, metric_list, color, crop_border, rr_file, niqe_params
     if not names:
         raise click.UsageError(f"no {kind} metric is available; see `iqa metrics`")
     try:
-        extra = {"niqe": {"params": str(niqe_params)}} if niqe_params is not None else None
+        extra = {}
+        if niqe_params is not None:
+            extra["niqe"] = {"params": str(niqe_params)}
+        if weights_dir is not None:
+            extra["lpips"] = {"weights": str(weights_dir)}
         calls = metric_calls(names, kind, color, crop_border, features, extra)
         torch_device = resolve_device(device)
+        for call in calls.values():
+            call.check_weights(torch_device)
     except (KeyError, ValueError) as error:
         raise click.UsageError(str(error.args[0] if error.args else error)) from None
+    except FileNotFoundError as error:  # weights that cannot ship: the message says how to provide them
+        raise click.UsageError(str(error)) from None
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
 
     log = ResultLog(output, fmt, names, resume)
