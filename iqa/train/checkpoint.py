@@ -9,11 +9,12 @@ that. Nothing is pickled, so loading a checkpoint cannot run code.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from ..io.atomic import atomic_write
 
 _TENSOR = "__tensor__"
 
@@ -53,13 +54,7 @@ def atomic_save_file(tensors: dict[str, Tensor], path: Path, metadata: dict[str,
     """Write a safetensors file so that a crash leaves either the old file or the new one, never half of one."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(temporary), metadata=metadata)
-    with open(temporary, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata))
 
 
 def save_state(state: dict, path: Path) -> None:
