@@ -169,7 +169,8 @@ def score_items(
     groups = group_by_size(items, log)
     batches = [group[i : i + batch_size] for group in groups for i in range(0, len(group), batch_size)]
     same_size = max(map(len, groups), default=0)
-    use_compiled_kernels(compile == "on" or (compile == "auto" and same_size >= COMPILE_MIN_SAME_SIZE))
+    if compile == "on" or (compile == "auto" and same_size >= COMPILE_MIN_SAME_SIZE):
+        use_compiled_kernels(True)  # never switched off here: a library caller may have turned it on
     if progress is not None:
         progress(len(items) - sum(map(len, batches)))  # items that failed already at the header
     bit_depths: set[int] = set()

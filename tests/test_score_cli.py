@@ -251,3 +251,35 @@ def test_lpips_in_score_needs_its_weights_and_uses_weights_dir(folders, tmp_path
     expected = iqa.lpips(to_tensor(np.asarray(Image.open(out / "coffee.png"))), to_tensor(photo("coffee", 64)),
                          weights=weights_file)
     assert row["lpips"] == pytest.approx(float(expected), abs=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_resume_onto_a_new_output_file_just_runs(folders, tmp_path, fmt):
+    ref, out = folders
+    output = tmp_path / f"new.{fmt}"
+    result = run("score", ref, out, "--metrics", "psnr", "--format", fmt, "-o", output, "--resume")
+    assert result.exit_code == 0, result.output
+    assert output.exists()
+
+
+def test_resume_from_a_finished_json_seeds_its_journal(folders, tmp_path):
+    ref, out = folders
+    output = tmp_path / "scores.json"
+    assert run("score", ref, out, "--metrics", "psnr", "--format", "json", "-o", output).exit_code == 0
+    from iqa.io.results import ResultLog
+
+    # A resumed run that is killed before finishing still has the earlier rows in its journal.
+    log = ResultLog(output, "json", ["psnr"], resume=True)
+    journal = [json.loads(line) for line in log.log_path.read_text().splitlines()]
+    assert sorted(row["name"] for row in journal) == ["astronaut.png", "chelsea.png", "coffee.png"]
+
+
+def test_rr_mode_refuses_color_and_crop_options(folders, tmp_path):
+    pytest.importorskip("pyrtools")
+    ref, out = folders
+    features = tmp_path / "features.json"
+    assert run("rr", "extract", ref, "-o", features, "--metrics", "rred", "--color", "y", "--crop-border", "2").exit_code == 0
+    refused = run("score", "--rr", features, out, "--crop-border", "4")
+    assert refused.exit_code == 2 and "come from the features file" in refused.output
+    document = json.loads(run("score", "--rr", features, out, "--format", "json").stdout)
+    assert document["metrics"]["rred"]["convention"].startswith("y/u8,crop=2")

@@ -38,14 +38,18 @@ def rr_group() -> None:
               help="RRED side information: sums over a GRID x GRID split of the subband (default 8: 64 numbers).")
 @click.option("--rred-window", type=click.IntRange(min=1), default=None,
               help="RRED side information: sums over WINDOW x WINDOW blocks instead (1: the full subband).")
+@click.option("--color", type=click.Choice(["gray", "y", "rgb"]), default="gray", show_default=True,
+              help="Luminance convention; the receiver's score uses the one recorded in the features.")
+@click.option("--crop-border", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Keep the images the output file already has; extract the rest.")
 def extract_command(ref_dir: Path, output: Path, metric_names: str, rred_grid: int | None,
-                    rred_window: int | None, resume: bool) -> None:
+                    rred_window: int | None, color: str, crop_border: int, resume: bool) -> None:
     """Write the RR features of every image under REF_DIR, keyed by relative path (e.g. sub/0801.png)."""
     metrics = _metric_list(metric_names)
     if rred_grid is not None and rred_window is not None:
         raise click.UsageError("pass --rred-grid or --rred-window, not both")
-    options = {"wnism": {}, "rred": {"grid": rred_grid, "window": rred_window}}
+    convention = {"color": color, "crop_border": crop_border}
+    options = {"wnism": dict(convention), "rred": {"grid": rred_grid, "window": rred_window, **convention}}
     resolved = {metric: rr.resolve_options(metric, **options[metric]) for metric in metrics}
     paths = image_files(ref_dir)
     if not paths:

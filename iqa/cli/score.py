@@ -8,7 +8,7 @@ import click
 
 from .. import __version__
 from ..io.pairs import image_files, pair_names, pair_trees
-from ..io.results import FORMATS, ResultLog, json_safe
+from ..io.results import FORMATS, ResultLog, csv_header, csv_record, json_safe
 from ..metrics.registry import METRICS, list_metrics
 from ..device import resolve_device
 from ..scorer import Item, metric_calls, score_items
@@ -67,6 +67,9 @@ def score_command(folders, metric_list, color, crop_border, rr_file, niqe_params
     if rr_file is not None:
         if len(folders) != 1:
             raise click.UsageError("with --rr give only OUT_DIR: the references are in the features file")
+        if color is not None or crop_border:
+            raise click.UsageError("--color and --crop-border come from the features file with --rr; "
+                                   "choose them at `iqa rr extract`")
         features = _load_rr_features(rr_file)
     kind = "RR" if features is not None else "FR" if len(folders) == 2 else "NR"
     if metric_list:
@@ -205,11 +208,8 @@ def _echo_rows(document: dict, fmt: str) -> None:
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["name", *names, "error"])
-    for row in document["images"]:
-        writer.writerow([row["name"], *(row.get(name, "") for name in names), ""])
-    for entry in document["errors"]:
-        writer.writerow([entry["name"], *([""] * len(names)), entry["error"]])
+    writer.writerow(csv_header(names))
+    writer.writerows(csv_record(entry, names) for entry in document["images"] + document["errors"])
     click.echo(buffer.getvalue().rstrip("\n"))
 
 

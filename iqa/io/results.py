@@ -8,10 +8,12 @@ holds the rows meanwhile; the document replaces the journal atomically.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from pathlib import Path
+
+from .atomic import atomic_write_text
 
 FORMATS = ("table", "csv", "json", "jsonl")
 
@@ -25,6 +27,15 @@ def json_safe(value):
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
     return value
+
+
+def csv_header(metric_names: list[str]) -> list[str]:
+    return ["name", *metric_names, "error"]
+
+
+def csv_record(entry: dict, metric_names: list[str]) -> list:
+    """One CSV line of a row or an error entry; missing values are empty cells."""
+    return [entry["name"], *(entry.get(metric, "") for metric in metric_names), entry.get("error", "")]
 
 
 def _from_json_value(value):
@@ -56,7 +67,7 @@ class ResultLog:
         if fmt == "csv":
             self._csv = csv.writer(self._file)
             if new_file:
-                self._csv.writerow(["name", *metric_names, "error"])
+                self._csv.writerow(csv_header(metric_names))
                 self._file.flush()
 
     @property
@@ -82,8 +93,7 @@ class ResultLog:
         if self._file is None:
             return
         if self._csv is not None:
-            values = [entry.get(metric, "") for metric in self.metric_names]
-            self._csv.writerow([entry["name"], *values, entry.get("error", "")])
+            self._csv.writerow(csv_record(entry, self.metric_names))
         else:
             self._file.write(json.dumps(json_safe(entry)) + "\n")
         self._file.flush()
@@ -94,9 +104,7 @@ class ResultLog:
             self._file.close()
             self._file = None
         if self.path is not None and self.fmt == "json":
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            temporary.write_text(json.dumps(json_safe(document), indent=2) + "\n", encoding="utf-8")
-            os.replace(temporary, self.path)
+            atomic_write_text(self.path, json.dumps(json_safe(document), indent=2) + "\n")
             self.log_path.unlink(missing_ok=True)
         elif self.path is not None and self.fmt == "table":
             self.log_path.unlink(missing_ok=True)
@@ -116,8 +124,9 @@ class ResultLog:
             row = {"name": entry["name"]}
             row.update({metric: _from_json_value(entry[metric]) for metric in self.metric_names})
             self.rows.append(row)
-        if self.fmt in ("csv", "jsonl"):
-            self._rewrite_log()  # one clean log with the current columns
+        # One clean log with the current columns; for json it also seeds the journal with the
+        # rows of a finished document, so a resumed run that is killed again keeps them.
+        self._rewrite_log()
 
     def _read_log(self) -> list[dict]:
         with open(self.log_path, newline="", encoding="utf-8") as handle:
@@ -135,13 +144,14 @@ class ResultLog:
             return [json.loads(line) for line in lines if line.strip() and line.rstrip().endswith("}")]
 
     def _rewrite_log(self) -> None:
-        self.log_path.unlink()
-        rows, self.rows = self.rows, []
-        self._file = open(self.log_path, "a", newline="", encoding="utf-8")
+        """Replace the log atomically with the kept rows (a kill meanwhile leaves the old log)."""
+        lines = []
         if self.fmt == "csv":
-            self._csv = csv.writer(self._file)
-            self._csv.writerow(["name", *self.metric_names, "error"])
-        for row in rows:
-            self.add_row(row)
-        self._file.close()
-        self._file = self._csv = None
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(csv_header(self.metric_names))
+            writer.writerows(csv_record(row, self.metric_names) for row in self.rows)
+            lines.append(buffer.getvalue())
+        else:
+            lines.extend(json.dumps(json_safe(row)) + "\n" for row in self.rows)
+        atomic_write_text(self.log_path, "".join(lines))
