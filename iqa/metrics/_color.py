@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._validate import check_image
+
 COLORS = ("rgb", "gray", "y")
 
 # rgb2gray.m: coef = T(1,:) with T = inv([1 .956 .621; 1 -.272 -.647; 1 -1.106 1.703]).
@@ -86,6 +88,23 @@ def crop(x: Tensor, border: int) -> Tensor:
 def prepare(x: Tensor, color: str, crop_border: int, data_range: float, quantize: int | None) -> Tensor:
     """The shared front end of every metric: color conversion, then border crop."""
     return crop(convert_color(x, color, data_range, quantize), crop_border)
+
+
+def luminance_255(
+    x: Tensor, *, data_range: float, color: str, crop_border: int, quantize: int | None, min_size: int, metric: str
+) -> Tensor:
+    """``(N, C, H, W)`` float64 on the 0-255 scale, rounded to ``quantize`` bits: the input of the
+    natural-scene-statistics metrics (NIQE, PIQE, WNISM, RRED), whose official codes read an 8-bit
+    file into a double matrix and whose constants assume that scale. One-channel inputs are rounded
+    too (after a color conversion, which already rounds, it is a no-op). Not differentiable."""
+    check_image(x, "x", data_range)
+    image = quantize_to_bits(prepare(x.detach(), color, crop_border, data_range, quantize), data_range, quantize)
+    height, width = image.shape[-2:]
+    if min(height, width) < min_size:
+        raise ValueError(
+            f"{metric} needs images of at least {min_size}x{min_size} pixels after cropping, got {height}x{width}"
+        )
+    return image.to(torch.float64) * (255.0 / data_range)
 
 
 def convention(color: str, crop_border: int, quantize: int | None, **extra: object) -> str:

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._color import prepare, quantize_to_bits
+from ._color import luminance_255
 from ._filters import band_rows_for, filter_valid, gaussian_taps, row_bands
-from ._validate import check_choice, check_image
+from ._validate import check_choice
 
 NSS_COLORS = ("gray", "y", "rgb")
 MSCN_WINDOW = 7
@@ -117,21 +117,13 @@ def fit_aggd(samples: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return alpha, left_std * scale, right_std * scale
 
 
-def luminance_255(
+def nss_luminance(
     x: Tensor, data_range: float, color: str, crop_border: int, quantize: int | None, *, min_size: int, metric: str
 ) -> Tensor:
-    """The official NIQE/PIQE input: ``(N*C, H, W)`` float64 luminance on the 0-255 scale, 8-bit rounded.
-
-    Both official codes read 8-bit files and work in double, so one-channel
-    inputs are rounded too (a no-op after a color conversion, which rounds).
-    ``color="rgb"`` keeps every channel as a separate image.
-    """
-    check_image(x, "x", data_range)
+    """``(N*C, H, W)``: :func:`luminance_255` with ``color="rgb"`` keeping every channel as a separate image."""
     check_choice("color", color, NSS_COLORS)
-    image = quantize_to_bits(prepare(x.detach(), color, crop_border, data_range, quantize), data_range, quantize)
-    height, width = image.shape[-2:]
-    if min(height, width) < min_size:
-        raise ValueError(
-            f"{metric} needs images of at least {min_size}x{min_size} pixels after cropping, got {height}x{width}"
-        )
-    return image.flatten(0, 1).to(torch.float64) * (255.0 / data_range)
+    luminance = luminance_255(x, data_range=data_range, color=color, crop_border=crop_border, quantize=quantize,
+                              min_size=min_size, metric=metric)
+    return luminance.flatten(0, 1)
+
+

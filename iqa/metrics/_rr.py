@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._color import convention as color_convention
-from ._color import prepare
+from ._color import luminance_255
 from ._validate import check_image
 
 _FIELDS = ("metric", "options", "convention", "image_size", "payload", "payload_bits", "version")
@@ -106,29 +105,15 @@ def pyrtools():
     return pyrtools
 
 
-def luminance_255(
-    x: Tensor, *, data_range: float, color: str, crop_border: int, quantize: int | None, min_size: int
+def rr_luminance(
+    x: Tensor, *, data_range: float, color: str, crop_border: int, quantize: int | None, min_size: int, metric: str
 ) -> list[np.ndarray]:
-    """Each image of ``x`` as a float64 ``(H, W)`` luminance on the 0-255 scale.
-
-    The official RR codes take an 8-bit grayscale image as a double matrix; their
-    constants (histogram bins, neural noise variance) assume that scale.
-    """
-    check_image(x, "x", data_range)
-    luminance = prepare(x.detach(), color, crop_border, data_range, quantize)
+    """Each image of ``x`` as a float64 ``(H, W)`` array: :func:`luminance_255` of one luminance channel."""
+    luminance = luminance_255(x, data_range=data_range, color=color, crop_border=crop_border, quantize=quantize,
+                              min_size=min_size, metric=metric)
     if luminance.shape[1] != 1:
         raise ValueError(f"color={color!r} gives {luminance.shape[1]} channels; RR metrics need 'gray' or 'y'")
-    height, width = luminance.shape[-2:]
-    if min(height, width) < min_size:
-        raise ValueError(
-            f"x is {height}x{width} pixels (H x W) after cropping; this metric needs at least {min_size}x{min_size}"
-        )
-    scaled = luminance[:, 0].to(torch.float64).cpu().numpy() * (255.0 / data_range)
-    return list(scaled)
-
-
-def describe(color: str, crop_border: int, quantize: int | None, **extra: object) -> str:
-    return color_convention(color, crop_border, quantize, **extra)
+    return list(luminance[:, 0].cpu().numpy())
 
 
 def score_each(
@@ -156,9 +141,9 @@ def score_each(
             raise ValueError(f"these features were extracted for {record.metric!r}, not {metric!r}")
         check_size(record, x)
         options = record.options
-        (luminance,) = luminance_255(
+        (luminance,) = rr_luminance(
             x[index : index + 1], data_range=data_range, color=options["color"],
-            crop_border=options["crop_border"], quantize=options["quantize"], min_size=min_size,
+            crop_border=options["crop_border"], quantize=options["quantize"], min_size=min_size, metric=metric,
         )
         values.append(distortion(record, luminance))
     return torch.tensor(values, dtype=torch.float64)

@@ -48,7 +48,7 @@ from torch import Tensor
 
 from ..resize import imresize
 from ._filters import gaussian_taps
-from ._nss import MSCN_SIGMA, MSCN_WINDOW, fit_aggd, luminance_255, mscn, split_blocks
+from ._nss import MSCN_SIGMA, MSCN_WINDOW, fit_aggd, nss_luminance, mscn, split_blocks
 from ._validate import reduce
 
 BLOCK_SIZE = 96
@@ -105,7 +105,7 @@ def niqe(
         48.2
     """
     mu_pris, cov_pris = load_niqe_params(params, x.device)
-    luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
+    luminance = nss_luminance(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
     features, _ = niqe_features(luminance)
     scores = mvg_distance(features, mu_pris, cov_pris)
     per_image = scores.view(x.shape[0], -1).mean(dim=1)
@@ -232,7 +232,7 @@ def sharp_block_features(
     """The ``(K, 36)`` features of the blocks of ``x`` that ``fit_niqe_params`` keeps."""
     if not 0 <= sharpness_threshold <= 1:
         raise ValueError(f"sharpness_threshold must be in [0, 1], got {sharpness_threshold!r}")
-    luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
+    luminance = nss_luminance(x, data_range, color, crop_border, quantize, min_size=BLOCK_SIZE, metric="NIQE")
     features, sharpness = niqe_features(luminance)
     keep = sharpness > sharpness_threshold * sharpness.amax(dim=1, keepdim=True)
     return features[keep]

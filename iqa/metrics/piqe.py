@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._nss import luminance_255, mscn, split_blocks
+from ._nss import nss_luminance, mscn, split_blocks
 from ._validate import reduce
 
 BLOCK_SIZE = 16
@@ -71,7 +71,7 @@ def piqe(
         >>> float(iqa.piqe(torch.full((1, 1, 32, 32), 0.5)))
         100.0
     """
-    luminance = luminance_255(x, data_range, color, crop_border, quantize, min_size=1, metric="PIQE")
+    luminance = nss_luminance(x, data_range, color, crop_border, quantize, min_size=1, metric="PIQE")
     scores = piqe_scores(luminance)
     return reduce(scores.view(x.shape[0], -1).mean(dim=1).to(x.dtype), reduction)
 

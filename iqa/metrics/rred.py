@@ -44,7 +44,8 @@ import math
 import numpy as np
 from torch import Tensor
 
-from ._rr import Features, describe, luminance_255, pyrtools, score_each, to_float32
+from ._color import convention
+from ._rr import Features, rr_luminance, pyrtools, score_each, to_float32
 from ._validate import reduce
 
 _LEVELS, _ORIENTATIONS = 4, 6
@@ -176,12 +177,12 @@ def rred_features(
     window, grid = options["window"], options["grid"]
     pooling = f"window={window}" if window is not None else f"grid={grid}"
     records = []
-    for luminance in luminance_255(ref, data_range=data_range, color=color, crop_border=crop_border,
+    for luminance in rr_luminance(ref, metric='rred', data_range=data_range, color=color, crop_border=crop_border,
                                    quantize=quantize, min_size=_MIN_SIZE):
         pooled, _ = _information(luminance, options)
         records.append(Features(
             metric="rred", options=options,
-            convention=describe(color, crop_border, quantize, subband=subband, pooling=pooling),
+            convention=convention(color, crop_border, quantize, subband=subband, pooling=pooling),
             image_size=tuple(ref.shape[-2:]), payload={"shape": list(pooled.shape), "entropy": pooled.ravel().tolist()},
             payload_bits=32 * pooled.size,
         ))

@@ -40,7 +40,8 @@ import warnings
 import numpy as np
 from torch import Tensor
 
-from ._rr import Features, describe, luminance_255, pyrtools, score_each, to_float32
+from ._color import convention
+from ._rr import Features, rr_luminance, pyrtools, score_each, to_float32
 from ._validate import reduce
 
 # 1-based subbands 1, 3, 6, 8, 9, 11 of 12 (4 orientations per scale) in the authors' code.
@@ -200,7 +201,7 @@ def wnism_features(
     """
     options = wnism_options(color=color, crop_border=crop_border, quantize=quantize,
                             quantize_features=quantize_features, d0=d0)
-    images = luminance_255(ref, data_range=data_range, color=color, crop_border=crop_border,
+    images = rr_luminance(ref, metric='wnism', data_range=data_range, color=color, crop_border=crop_border,
                            quantize=quantize, min_size=_MIN_SIZE)
     records = []
     for luminance in images:
@@ -216,7 +217,7 @@ def wnism_features(
             _warn_if_saturated(alpha, beta, errors)
         bits = _BITS_PER_SUBBAND * len(SUBBANDS) if quantize_features else 32 * 3 * len(SUBBANDS)
         records.append(Features(
-            metric="wnism", options=options, convention=describe(color, crop_border, quantize),
+            metric="wnism", options=options, convention=convention(color, crop_border, quantize),
             image_size=tuple(ref.shape[-2:]), payload=payload, payload_bits=bits,
         ))
     return records
