@@ -36,11 +36,12 @@ def models_command(output_format: str) -> None:
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 def upscale_command(model_name: str, tile: int, overlap: int, device: str, in_dir: Path, out_dir: Path) -> None:
-    """Upscale every image in IN_DIR into OUT_DIR (PNG, same stem)."""
-    from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb, write_image
+    """Upscale every image under IN_DIR into OUT_DIR (PNG, same relative path and stem)."""
+    from ..device import resolve_device
+    from ..io.images import read_rgb, write_image
+    from ..io.pairs import image_files
     from ..models import load
     from ..models.tiling import upscale
-    from ..device import resolve_device
 
     if tile % 8 or overlap % 8:
         raise click.UsageError(f"--tile and --overlap must be multiples of 8, got {tile} and {overlap}")
@@ -52,14 +53,21 @@ def upscale_command(model_name: str, tile: int, overlap: int, device: str, in_di
         model = load(model_name, device=target_device)
     except (KeyError, ValueError) as error:
         raise click.BadParameter(str(error.args[0]), param_hint="--model") from None
-    files = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(in_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
+    written: dict[Path, Path] = {}
     for path in files:
+        target = out_dir / path.relative_to(in_dir).with_suffix(".png")
+        if target in written:  # a.png and a.jpg side by side would overwrite each other
+            failures += 1
+            click.echo(f"error: {path}: same output name as {written[target]}; skipped", err=True)
+            continue
+        written[target] = path
         try:
             lr = read_rgb(path)[None].to(target_device)
-            write_image(out_dir / f"{path.stem}.png", upscale(model, lr, tile, overlap))
-        except (ImageReadError, ValueError, RuntimeError) as error:
+            write_image(target, upscale(model, lr, tile, overlap))
+        except (ValueError, RuntimeError) as error:  # ImageReadError is a ValueError naming the file
             failures += 1
             click.echo(f"error: {path}: {error}", err=True)
     click.echo(f"upscaled {len(files) - failures} of {len(files)} images into {out_dir}")

@@ -22,8 +22,10 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_PALETTE = 3  # IHDR color type
 
 
-class ImageReadError(Exception):
-    """A file that cannot be used as an image; ``str()`` names the file and the reason."""
+class ImageReadError(ValueError):
+    """A file that cannot be used as an image; ``str()`` names the file and the reason.
+
+    A ``ValueError``, so callers that already report bad input keep working."""
 
     def __init__(self, path: Path | str, reason: str):
         super().__init__(f"{path}: {reason}")
@@ -62,10 +64,9 @@ def read_image(path: Path | str) -> DecodedImage:
         raise ImageReadError(path, f"cannot read file ({error.strerror or error})") from None
     if not data:
         raise ImageReadError(path, "empty file")
-    if _fast_decodable(data):
-        pixels = _decode_torchvision(path, data)
-    else:
-        pixels = _decode_pillow(path)
+    pixels = _decode_torchvision(path, data) if _fast_decodable(data) else None
+    if pixels is None or (pixels.shape[0] == 4 and data.startswith(b"\xff\xd8")):
+        pixels = _decode_pillow(path)  # Pillow converts CMYK JPEGs, whose 4th channel is not alpha
     return _normalize(path, pixels)
 
 
