@@ -9,7 +9,9 @@ is known.
 from __future__ import annotations
 
 import inspect
+import os
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -184,7 +186,7 @@ def score_items(
         prefetch_factor=4 if workers > 0 else None,
         persistent_workers=False,
     )
-    with torch.inference_mode():
+    with torch.inference_mode(), _threads_beside(workers if device.type == "cpu" else 0):
         for samples in loader:
             for name, _, error in samples:
                 if error is not None:
@@ -197,6 +199,18 @@ def score_items(
             if progress is not None:
                 progress(len(samples))
     return bit_depths
+
+
+@contextmanager
+def _threads_beside(workers: int):
+    """Leave one core per decoding worker: torch's spinning worker threads and a decoder process
+    competing for the same cores slow both down several times over."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(previous, (os.cpu_count() or 1) - workers)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _score_batch(names, images, bits, notes, calls: dict[str, MetricCall], log: ResultLog) -> None:
