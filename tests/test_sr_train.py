@@ -75,6 +75,17 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, div2k, monke
         assert [int(row["step"]) for row in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]  # step 4's orphan row replaced
 
 
+def test_resume_refuses_other_settings_naming_each(tmp_path, div2k):
+    train(config(tmp_path, div2k, model="autoencoder", steps=1, save_every=1, pretrain_steps=None))
+    with pytest.raises(ValueError) as mismatch:
+        train(config(tmp_path, div2k, resume=True, model="srgan", scale=2, batch_size=3, steps=4))
+    message = str(mismatch.value)
+    for difference in ["model: checkpoint 'autoencoder', now 'srgan'", "scale: checkpoint 4, now 2",
+                       "batch_size: checkpoint 2, now 3", "steps: checkpoint 1, now 4"]:
+        assert difference in message
+    assert "seed" not in message and "patch_size" not in message
+
+
 def test_cli_writes_logs_checkpoint_and_card(tmp_path, div2k):
     out = tmp_path / "run"
     result = CliRunner().invoke(main, [
@@ -94,6 +105,11 @@ def test_cli_writes_logs_checkpoint_and_card(tmp_path, div2k):
     assert card["steps"] == 4 and card["architecture"] == "autoencoder" and "psnr_y" in card["validation"]
     if importlib.util.find_spec("tensorboard") is not None:
         assert any((out / "tensorboard").iterdir())
+    other_batch = CliRunner().invoke(main, [
+        "train-sr", "--model", "autoencoder", "--data", str(div2k), "--out", str(out), "--steps", "4", "--batch-size", "3",
+        "--patch-size", "32", "--channels", "8", "--device", "cpu", "--no-progress", "--resume",
+    ])
+    assert other_batch.exit_code == 2 and "batch_size: checkpoint 2, now 3" in other_batch.output
 
 
 def test_cli_rejects_bad_patch_size(tmp_path):

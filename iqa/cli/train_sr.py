@@ -39,6 +39,7 @@ def train_sr(model, data, out, scale, steps, batch_size, patch_size, lr, resume,
              log_every, val_images, pretrain_steps, adv_weight, r1_gamma, channels, workers, no_progress) -> None:
     """Train an SR model; run under `torchrun --nproc-per-node N -m iqa train-sr ...` for data parallelism."""
     from ..train import TrainConfig, train
+    from ..train.loop import ResumeMismatchError
 
     if patch_size % scale:
         raise click.UsageError(f"--patch-size {patch_size} must be a multiple of --scale {scale}")
@@ -52,6 +53,8 @@ def train_sr(model, data, out, scale, steps, batch_size, patch_size, lr, resume,
     )
     try:
         card = train(config)
+    except ResumeMismatchError as error:
+        raise click.UsageError(str(error)) from None
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2 if isinstance(error, FileExistsError) else 1)

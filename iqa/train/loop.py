@@ -31,7 +31,15 @@ from .checkpoint import load_state, rng_state, save_state, set_rng_state
 from .objectives import make_objective
 
 CHECKPOINT, WEIGHTS, CARD = "checkpoint.safetensors", "weights.safetensors", "card.json"
+# Config fields that change what a run computes; --resume refuses a checkpoint saved with other values.
+# (out, device, resume, logging/saving/validation cadence, workers and progress do not.)
+RUN_FIELDS = ("model", "data", "scale", "steps", "batch_size", "patch_size", "lr", "seed", "pretrain_steps",
+              "adv_weight", "r1_gamma", "ema_decay", "model_options")
 DIV2K_COMMAND = "iqa train-sr --model {model} --data /path/to/DIV2K --scale {scale} --steps 300000 --batch-size 16 --patch-size 128"
+
+
+class ResumeMismatchError(ValueError):
+    """--resume with settings that differ from those the checkpoint was saved with."""
 
 
 @dataclass
@@ -91,7 +99,7 @@ class Trainer:
     # -- state -----------------------------------------------------------------------------------
     def state(self) -> dict:
         state = {
-            "step": self.step, "seconds": self.seconds, "config": json.dumps(asdict(self.config), default=str),
+            "step": self.step, "seconds": self.seconds, "config": _config_json(self.config), "world_size": self.dist.world_size,
             "generator": self.generator.state_dict(), "ema": self.ema.state_dict(), "rng": rng_state(),
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
@@ -101,7 +109,9 @@ class Trainer:
         return state
 
     def restore(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path``; ValueError naming each setting that differs from it."""
         state = load_state(path)
+        self._check_same_run(path, state)
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
         if self.discriminator is not None:
@@ -112,6 +122,20 @@ class Trainer:
             scheduler.load_state_dict(state["schedulers"][name])
         set_rng_state(state["rng"])
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
+
+    def _check_same_run(self, path: Path, state: dict) -> None:
+        saved, current = json.loads(state["config"]), json.loads(_config_json(self.config))
+        saved.setdefault("world_size", state.get("world_size", self.dist.world_size))
+        current["world_size"] = self.dist.world_size  # items per step = batch_size x processes
+        differences = [
+            f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
+            for name in (*RUN_FIELDS, "world_size") if saved.get(name) != current[name]
+        ]
+        if differences:
+            raise ResumeMismatchError(
+                f"--resume: {path} was saved by a run with other settings; resume with the same ones "
+                "(or choose another --out):\n  " + "\n  ".join(differences)
+            )
 
     def save(self) -> None:
         out = self.config.out
@@ -210,6 +234,10 @@ class CsvLog:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _config_json(config: TrainConfig) -> str:
+    return json.dumps(asdict(config), default=str)
 
 
 def _tensorboard(out: Path):
