@@ -117,6 +117,18 @@ def test_cli_rejects_bad_patch_size(tmp_path):
     assert result.exit_code == 2 and "multiple of --scale" in result.output
 
 
+@pytest.mark.parametrize("model, option", [("autoencoder", "--adv-weight"), ("autoencoder", "--pretrain-steps"),
+                                           ("autoencoder", "--r1-gamma"), ("srgan", "--r1-gamma")])
+def test_cli_rejects_options_the_model_does_not_use(tmp_path, model, option):
+    result = CliRunner().invoke(main, ["train-sr", "--model", model, "--out", str(tmp_path), option, "1"])
+    assert result.exit_code == 2 and f"--model {model} does not use {option}" in result.output
+
+
+def test_library_rejects_options_the_model_does_not_use(tmp_path):
+    with pytest.raises(ValueError, match="autoencoder does not use pretrain_steps"):
+        train(config(tmp_path, None, model="autoencoder"))
+
+
 def test_two_process_data_parallel_equals_one_process_with_the_whole_batch(tmp_path, div2k):
     """torchrun, 2 CPU processes (gloo), batch 1 each == 1 process, batch 2: the same items and averaged gradients."""
     common = ["train-sr", "--model", "autoencoder", "--data", str(div2k), "--steps", "3", "--patch-size", "32",

@@ -59,9 +59,9 @@ class TrainConfig:
     val_every: int = 200
     log_every: int = 10
     val_images: int | None = 10
-    pretrain_steps: int | None = None
-    adv_weight: float | None = None
-    r1_gamma: float = 1.0
+    pretrain_steps: int | None = None  # GAN models only
+    adv_weight: float | None = None  # GAN models only
+    r1_gamma: float | None = None  # stylegan-lite only [1.0]
     ema_decay: float = 0.999
     workers: int = 0
     progress: bool = True

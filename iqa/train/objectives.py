@@ -79,8 +79,25 @@ class Adversarial:
         return loss, parts
 
 
-def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weight: float | None, r1_gamma: float, device):
+# The loss options each model uses (None = not given); giving one to another model is an error, not ignored.
+MODEL_OPTIONS = {
+    "autoencoder": (),
+    "srgan": ("pretrain_steps", "adv_weight"),
+    "stylegan-lite": ("pretrain_steps", "adv_weight", "r1_gamma"),
+}
+
+
+def unused_options(model: str, **options) -> list[str]:
+    """Names of the given (not None) ``options`` that ``model`` does not use."""
+    return [name for name, value in options.items() if value is not None and name not in MODEL_OPTIONS.get(model, ())]
+
+
+def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weight: float | None,
+                   r1_gamma: float | None, device):
     """The objective for ``model`` and a note on the perceptual loss for the log."""
+    unused = unused_options(model, pretrain_steps=pretrain_steps, adv_weight=adv_weight, r1_gamma=r1_gamma)
+    if unused:
+        raise ValueError(f"--model {model} does not use {', '.join(unused)}: leave them unset")
     if model == "autoencoder":
         return Fidelity(), "autoencoder: L1 + 0.2 * (1 - SSIM)"
     if model == "srgan":
@@ -90,6 +107,7 @@ def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weigh
         note = f"srgan: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss; {lpips_note}"
         return Adversarial(weight, pretrain, 0.0, perceptual), note
     if model == "stylegan-lite":
+        r1_gamma = 1.0 if r1_gamma is None else r1_gamma
         pretrain = steps // 4 if pretrain_steps is None else pretrain_steps
         weight = 1e-2 if adv_weight is None else adv_weight
         note = f"stylegan-lite: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss, R1 gamma {r1_gamma:g}"
