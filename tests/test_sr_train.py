@@ -117,16 +117,43 @@ def test_cli_rejects_bad_patch_size(tmp_path):
     assert result.exit_code == 2 and "multiple of --scale" in result.output
 
 
-@pytest.mark.parametrize("model, option", [("autoencoder", "--adv-weight"), ("autoencoder", "--pretrain-steps"),
-                                           ("autoencoder", "--r1-gamma"), ("srgan", "--r1-gamma")])
-def test_cli_rejects_options_the_model_does_not_use(tmp_path, model, option):
-    result = CliRunner().invoke(main, ["train-sr", "--model", model, "--out", str(tmp_path), option, "1"])
+@pytest.mark.parametrize("model, option, value", [
+    ("autoencoder", "--adv-weight", "1"), ("autoencoder", "--pretrain-steps", "1"), ("autoencoder", "--r1-gamma", "1"),
+    ("srgan", "--r1-gamma", "1"), ("stylegan-lite", "--perceptual", "off"),
+])
+def test_cli_rejects_options_the_model_does_not_use(tmp_path, model, option, value):
+    result = CliRunner().invoke(main, ["train-sr", "--model", model, "--out", str(tmp_path), option, value])
     assert result.exit_code == 2 and f"--model {model} does not use {option}" in result.output
 
 
 def test_library_rejects_options_the_model_does_not_use(tmp_path):
     with pytest.raises(ValueError, match="autoencoder does not use pretrain_steps"):
         train(config(tmp_path, None, model="autoencoder"))
+
+
+def test_srgan_perceptual_loss_is_off_without_lpips_weights_and_on_with_them(tmp_path, div2k, monkeypatch):
+    import dataclasses
+
+    import iqa.weights
+    from deep_weights import save_random_backbone
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))
+    tiny = dict(model="srgan", steps=1, save_every=1, val_every=1, pretrain_steps=None)
+    card = train(config(tmp_path / "auto", div2k, **tiny))
+    assert "perceptual loss: off (LPIPS weights not found)" in json.loads((tmp_path / "auto/card.json").read_text())["loss"]
+    required = CliRunner().invoke(main, ["train-sr", "--model", "srgan", "--out", str(tmp_path / "on"), "--perceptual", "on"])
+    assert required.exit_code == 1 and "alexnet-owt-7be5be79.pth" in required.output and "iqa weights import" in required.output
+    assert not (tmp_path / "on").exists()
+
+    # Random AlexNet weights in torchvision's format; the table's checksum is patched to accept them.
+    weights_file = save_random_backbone("alex", tmp_path / "home")
+    entry = iqa.weights.KNOWN_WEIGHTS["alexnet"]
+    monkeypatch.setitem(iqa.weights.KNOWN_WEIGHTS, "alexnet",
+                        dataclasses.replace(entry, sha256_prefix=iqa.weights.sha256_of(weights_file)[:8]))
+    card = train(config(tmp_path / "on", div2k, perceptual="on", weights_dir=weights_file.parent, **tiny))
+    assert "perceptual loss: on (LPIPS, alexnet-owt-7be5be79.pth)" in card["loss"]
+    with open(tmp_path / "on" / "train.csv") as f:
+        assert float(next(csv.DictReader(f))["perceptual"]) > 0
 
 
 def test_two_process_data_parallel_equals_one_process_with_the_whole_batch(tmp_path, div2k):

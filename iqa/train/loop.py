@@ -34,7 +34,7 @@ CHECKPOINT, WEIGHTS, CARD = "checkpoint.safetensors", "weights.safetensors", "ca
 # Config fields that change what a run computes; --resume refuses a checkpoint saved with other values.
 # (out, device, resume, logging/saving/validation cadence, workers and progress do not.)
 RUN_FIELDS = ("model", "data", "scale", "steps", "batch_size", "patch_size", "lr", "seed", "pretrain_steps",
-              "adv_weight", "r1_gamma", "ema_decay", "model_options")
+              "adv_weight", "r1_gamma", "perceptual", "ema_decay", "model_options")
 DIV2K_COMMAND = "iqa train-sr --model {model} --data /path/to/DIV2K --scale {scale} --steps 300000 --batch-size 16 --patch-size 128"
 
 
@@ -62,6 +62,8 @@ class TrainConfig:
     pretrain_steps: int | None = None  # GAN models only
     adv_weight: float | None = None  # GAN models only
     r1_gamma: float | None = None  # stylegan-lite only [1.0]
+    perceptual: str | None = None  # srgan only: LPIPS loss auto|on|off [auto: on when its weights are found]
+    weights_dir: Path | None = None  # srgan only: a folder searched for the LPIPS weights before the torch hub cache
     ema_decay: float = 0.999
     workers: int = 0
     progress: bool = True
@@ -73,8 +75,9 @@ class Trainer:
         self.config, self.dist, self.device = config, dist, dist.device
         torch.manual_seed(config.seed)
         self.generator = zoo.build(config.model, scale=config.scale, **config.model_options).to(self.device)
-        self.objective, self.objective_note = make_objective(
-            config.model, config.steps, config.pretrain_steps, config.adv_weight, config.r1_gamma, self.device
+        self.objective, self.objective_note, self.objective_warning = make_objective(
+            config.model, config.steps, config.pretrain_steps, config.adv_weight, config.r1_gamma,
+            config.perceptual, config.weights_dir,
         )
         self.discriminator = zoo.Discriminator().to(self.device) if self.objective.adversarial else None
         betas = (0.0, 0.99) if config.model == "stylegan-lite" else (0.9, 0.99)
@@ -100,6 +103,7 @@ class Trainer:
     def state(self) -> dict:
         state = {
             "step": self.step, "seconds": self.seconds, "config": _config_json(self.config), "world_size": self.dist.world_size,
+            "loss": self.objective_note,
             "generator": self.generator.state_dict(), "ema": self.ema.state_dict(), "rng": rng_state(),
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
@@ -125,11 +129,12 @@ class Trainer:
 
     def _check_same_run(self, path: Path, state: dict) -> None:
         saved, current = json.loads(state["config"]), json.loads(_config_json(self.config))
-        saved.setdefault("world_size", state.get("world_size", self.dist.world_size))
-        current["world_size"] = self.dist.world_size  # items per step = batch_size x processes
+        # Items per step = batch_size x processes; --perceptual auto resolves by the weights found.
+        saved["world_size"], current["world_size"] = state.get("world_size", self.dist.world_size), self.dist.world_size
+        saved["loss"], current["loss"] = state.get("loss", self.objective_note), self.objective_note
         differences = [
             f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
-            for name in (*RUN_FIELDS, "world_size") if saved.get(name) != current[name]
+            for name in (*RUN_FIELDS, "world_size", "loss") if saved.get(name) != current[name]
         ]
         if differences:
             raise ResumeMismatchError(
@@ -272,6 +277,8 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
         trainer.restore(checkpoint)
         _log(dist, f"resumed {checkpoint} at step {trainer.step}")
     _log(dist, trainer.objective_note)
+    if trainer.objective_warning:
+        _log(dist, trainer.objective_warning)
     train_pairs = open_pairs(config.data, "train", config.scale)
     valid_pairs = open_pairs(config.data, "valid", config.scale)
     if config.val_images is not None:
