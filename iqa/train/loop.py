@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 import sys
 import time
@@ -26,6 +27,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from .. import models as zoo
 from ..data.div2k import ImagePairs, RandomPatches, open_pairs
+from ..io.atomic import atomic_write_text
 from . import distributed
 from .checkpoint import load_state, rng_state, save_state, set_rng_state
 from .objectives import make_objective
@@ -146,7 +148,7 @@ class Trainer:
         out = self.config.out
         save_state(self.state(), out / CHECKPOINT)
         zoo.save_weights(self.ema, out / WEIGHTS, {"step": str(self.step)})
-        (out / CARD).write_text(json.dumps(self.card(), indent=2) + "\n")
+        atomic_write_text(out / CARD, json.dumps(self.card(), indent=2) + "\n")
 
     def card(self) -> dict:
         c = self.config
@@ -227,11 +229,14 @@ class CsvLog:
         if path.is_file() and resume_step > 0:
             with open(path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-        self.handle = open(path, "w", newline="")
+        # The kept rows replace the file atomically: a crash now must not lose the log of the steps already run.
+        kept = io.StringIO()
+        writer = csv.DictWriter(kept, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, kept.getvalue())
+        self.handle = open(path, "a", newline="")
         self.writer = csv.DictWriter(self.handle, fieldnames=columns, extrasaction="ignore")
-        self.writer.writeheader()
-        self.writer.writerows(rows)
-        self.handle.flush()
 
     def write(self, row: dict) -> None:
         self.writer.writerow(row)
