@@ -30,7 +30,7 @@ from ..data.div2k import ImagePairs, RandomPatches, open_pairs
 from ..io.atomic import atomic_write_text
 from . import distributed
 from .checkpoint import load_state, rng_state, save_state, set_rng_state
-from .objectives import make_objective
+from .objectives import LOSS_OPTIONS, MODEL_OPTIONS, make_objective
 
 CHECKPOINT, WEIGHTS, CARD = "checkpoint.safetensors", "weights.safetensors", "card.json"
 # Config fields that change what a run computes; --resume refuses a checkpoint saved with other values.
@@ -134,9 +134,11 @@ class Trainer:
         # Items per step = batch_size x processes; --perceptual auto resolves by the weights found.
         saved["world_size"], current["world_size"] = state.get("world_size", self.dist.world_size), self.dist.world_size
         saved["loss"], current["loss"] = state.get("loss", self.objective_note), self.objective_note
+        # Loss options the model does not use: older checkpoints stored a default there (r1_gamma 1.0).
+        unused = set(LOSS_OPTIONS) - set(MODEL_OPTIONS.get(self.config.model, ()))
         differences = [
             f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
-            for name in (*RUN_FIELDS, "world_size", "loss") if saved.get(name) != current[name]
+            for name in (*RUN_FIELDS, "world_size", "loss") if name not in unused and saved.get(name) != current[name]
         ]
         if differences:
             raise ResumeMismatchError(

@@ -91,6 +91,7 @@ class Adversarial:
         return loss, parts
 
 
+LOSS_OPTIONS = ("pretrain_steps", "adv_weight", "r1_gamma", "perceptual", "weights_dir")
 # The loss options each model uses (None = not given); giving one to another model is an error, not ignored.
 MODEL_OPTIONS = {
     "autoencoder": (),
