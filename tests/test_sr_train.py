@@ -3,6 +3,7 @@ import csv
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,15 +46,14 @@ def assert_same_weights(a: dict, b: dict, atol=0.0):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=atol, msg=key)
 
 
-def test_seeded_runs_are_identical(tmp_path, div2k):
-    train(config(tmp_path / "a", div2k, model="srgan"))
-    train(config(tmp_path / "b", div2k, model="srgan"))
-    assert_same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
-    state_a, state_b = load_file(str(tmp_path / "a/checkpoint.safetensors")), load_file(str(tmp_path / "b/checkpoint.safetensors"))
-    assert_same_weights(state_a, state_b)  # EMA, discriminator and Adam moments as well
+def losses(run: Path) -> list[dict]:
+    """train.csv rows without the wall-clock column."""
+    with open(run / "train.csv") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
 def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, div2k, monkeypatch):
+    """Also determinism: the crashed run, up to its crash, repeats the straight run's losses exactly."""
     train(config(tmp_path / "straight", div2k))
     original = Trainer.train_step
 
@@ -65,14 +65,27 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, div2k, monke
     monkeypatch.setattr(Trainer, "train_step", crash_at_step_4)
     with pytest.raises(KeyboardInterrupt):
         train(config(tmp_path / "crashed", div2k))
+    assert len(losses(tmp_path / "crashed")) == 4
+    assert losses(tmp_path / "crashed") == losses(tmp_path / "straight")[:4]  # same seed, same run
     monkeypatch.setattr(Trainer, "train_step", original)
     with pytest.raises(FileExistsError, match="--resume"):
         train(config(tmp_path / "crashed", div2k))
     train(config(tmp_path / "crashed", div2k, resume=True))  # continues from the step-3 checkpoint
     assert_same_weights(weights(tmp_path / "straight"), weights(tmp_path / "crashed"))
     assert_same_weights(load_file(str(tmp_path / "straight/checkpoint.safetensors")), load_file(str(tmp_path / "crashed/checkpoint.safetensors")))
-    with open(tmp_path / "crashed" / "train.csv") as f:
-        assert [int(row["step"]) for row in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]  # step 4's orphan row replaced
+    assert [int(row["step"]) for row in losses(tmp_path / "crashed")] == [1, 2, 3, 4, 5, 6]  # step 4's orphan row replaced
+    assert losses(tmp_path / "crashed") == losses(tmp_path / "straight")
+
+
+def test_resume_refuses_other_settings_naming_each(tmp_path, div2k):
+    train(config(tmp_path, div2k, model="autoencoder", steps=1, save_every=1, pretrain_steps=None))
+    with pytest.raises(ValueError) as mismatch:
+        train(config(tmp_path, div2k, resume=True, model="srgan", scale=2, batch_size=3, steps=4))
+    message = str(mismatch.value)
+    for difference in ["model: checkpoint 'autoencoder', now 'srgan'", "scale: checkpoint 4, now 2",
+                       "batch_size: checkpoint 2, now 3", "steps: checkpoint 1, now 4"]:
+        assert difference in message
+    assert "seed" not in message and "patch_size" not in message
 
 
 def test_cli_writes_logs_checkpoint_and_card(tmp_path, div2k):
@@ -94,6 +107,11 @@ def test_cli_writes_logs_checkpoint_and_card(tmp_path, div2k):
     assert card["steps"] == 4 and card["architecture"] == "autoencoder" and "psnr_y" in card["validation"]
     if importlib.util.find_spec("tensorboard") is not None:
         assert any((out / "tensorboard").iterdir())
+    other_batch = CliRunner().invoke(main, [
+        "train-sr", "--model", "autoencoder", "--data", str(div2k), "--out", str(out), "--steps", "4", "--batch-size", "3",
+        "--patch-size", "32", "--channels", "8", "--device", "cpu", "--no-progress", "--resume",
+    ])
+    assert other_batch.exit_code == 2 and "batch_size: checkpoint 2, now 3" in other_batch.output
 
 
 def test_cli_rejects_bad_patch_size(tmp_path):
@@ -101,6 +119,52 @@ def test_cli_rejects_bad_patch_size(tmp_path):
     assert result.exit_code == 2 and "multiple of --scale" in result.output
 
 
+@pytest.mark.parametrize("model, option, value", [
+    ("autoencoder", "--adv-weight", "1"), ("autoencoder", "--pretrain-steps", "1"), ("autoencoder", "--r1-gamma", "1"),
+    ("srgan", "--r1-gamma", "1"), ("stylegan-lite", "--perceptual", "off"),
+])
+def test_cli_rejects_options_the_model_does_not_use(tmp_path, model, option, value):
+    result = CliRunner().invoke(main, ["train-sr", "--model", model, "--out", str(tmp_path), option, value])
+    assert result.exit_code == 2 and f"--model {model} does not use {option}" in result.output
+
+
+def test_library_rejects_options_the_model_does_not_use(tmp_path):
+    with pytest.raises(ValueError, match="autoencoder does not use pretrain_steps"):
+        train(config(tmp_path, None, model="autoencoder"))
+
+
+def test_srgan_perceptual_loss_is_off_without_lpips_weights_and_on_with_them(tmp_path, div2k, monkeypatch):
+    import dataclasses
+
+    import iqa.weights
+    from deep_weights import save_random_backbone
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))
+    tiny = dict(model="srgan", steps=1, save_every=1, val_every=1, pretrain_steps=None)
+    card = train(config(tmp_path / "auto", div2k, **tiny))
+    assert "perceptual loss: off (LPIPS weights not found)" in json.loads((tmp_path / "auto/card.json").read_text())["loss"]
+    required = CliRunner().invoke(main, ["train-sr", "--model", "srgan", "--out", str(tmp_path / "on"), "--perceptual", "on"])
+    assert required.exit_code == 1 and "alexnet-owt-7be5be79.pth" in required.output and "iqa weights import" in required.output
+    assert not (tmp_path / "on").exists()
+
+    # Random AlexNet weights in torchvision's format; the table's checksum is patched to accept them.
+    weights_file = save_random_backbone("alex", tmp_path / "home")
+    entry = iqa.weights.KNOWN_WEIGHTS["alexnet"]
+    monkeypatch.setitem(iqa.weights.KNOWN_WEIGHTS, "alexnet",
+                        dataclasses.replace(entry, sha256_prefix=iqa.weights.sha256_of(weights_file)[:8]))
+    card = train(config(tmp_path / "on", div2k, perceptual="on", weights_dir=weights_file.parent, **tiny))
+    assert "perceptual loss: on (LPIPS, alexnet-owt-7be5be79.pth)" in card["loss"]
+    with open(tmp_path / "on" / "train.csv") as f:
+        assert float(next(csv.DictReader(f))["perceptual"]) > 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
 def test_two_process_data_parallel_equals_one_process_with_the_whole_batch(tmp_path, div2k):
     """torchrun, 2 CPU processes (gloo), batch 1 each == 1 process, batch 2: the same items and averaged gradients."""
     common = ["train-sr", "--model", "autoencoder", "--data", str(div2k), "--steps", "3", "--patch-size", "32",
@@ -108,7 +172,7 @@ def test_two_process_data_parallel_equals_one_process_with_the_whole_batch(tmp_p
               "--seed", "3", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     launched = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
          "-m", "iqa", *common, "--batch-size", "1", "--out", str(tmp_path / "ddp")],
         env=env, capture_output=True, text=True, timeout=300,
     )

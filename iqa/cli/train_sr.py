@@ -30,28 +30,44 @@ MODELS = ("srgan", "stylegan-lite", "autoencoder")
 @click.option("--val-images", type=click.IntRange(1), default=10, show_default=True, help="Validation images used.")
 @click.option("--pretrain-steps", type=click.IntRange(0), default=None,
               help="GAN models: L1-only steps first [srgan: steps/2, stylegan-lite: steps/4].")
-@click.option("--adv-weight", type=click.FloatRange(0), default=None, help="GAN loss weight [1e-2].")
-@click.option("--r1-gamma", type=click.FloatRange(0), default=1.0, show_default=True, help="stylegan-lite R1 penalty weight.")
+@click.option("--adv-weight", type=click.FloatRange(0), default=None, help="GAN models: GAN loss weight [1e-2].")
+@click.option("--r1-gamma", type=click.FloatRange(0), default=None, help="stylegan-lite R1 penalty weight [1.0].")
+@click.option("--perceptual", type=click.Choice(["auto", "on", "off"]), default=None,
+              help="srgan: LPIPS perceptual loss; auto (default) uses it when the AlexNet weights are found, "
+                   "on fails without them.")
+@click.option("--weights-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="srgan: folder searched for the LPIPS weights before the torch hub cache.")
 @click.option("--channels", type=click.IntRange(4), default=None, help="Generator width (architecture default if omitted).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train_sr(model, data, out, scale, steps, batch_size, patch_size, lr, resume, device, seed, save_every, val_every,
-             log_every, val_images, pretrain_steps, adv_weight, r1_gamma, channels, workers, no_progress) -> None:
+             log_every, val_images, pretrain_steps, adv_weight, r1_gamma, perceptual, weights_dir, channels, workers,
+             no_progress) -> None:
     """Train an SR model; run under `torchrun --nproc-per-node N -m iqa train-sr ...` for data parallelism."""
     from ..train import TrainConfig, train
+    from ..train.loop import ResumeMismatchError
+    from ..train.objectives import unused_options
 
     if patch_size % scale:
         raise click.UsageError(f"--patch-size {patch_size} must be a multiple of --scale {scale}")
     if model == "stylegan-lite" and scale & (scale - 1):
         raise click.UsageError(f"--model stylegan-lite upsamples by doubling: --scale must be 2, 4 or 8, got {scale}")
+    unused = unused_options(model, pretrain_steps=pretrain_steps, adv_weight=adv_weight, r1_gamma=r1_gamma,
+                            perceptual=perceptual, weights_dir=weights_dir)
+    if unused:
+        flags = ", ".join("--" + name.replace("_", "-") for name in unused)
+        raise click.UsageError(f"--model {model} does not use {flags}")
     config = TrainConfig(
         model=model, out=out, data=data, scale=scale, steps=steps, batch_size=batch_size, patch_size=patch_size, lr=lr,
         seed=seed, device=device, resume=resume, save_every=save_every, val_every=val_every, log_every=log_every,
-        val_images=val_images, pretrain_steps=pretrain_steps, adv_weight=adv_weight, r1_gamma=r1_gamma, workers=workers,
+        val_images=val_images, pretrain_steps=pretrain_steps, adv_weight=adv_weight, r1_gamma=r1_gamma,
+        perceptual=perceptual, weights_dir=weights_dir, workers=workers,
         progress=not no_progress, model_options={} if channels is None else {"channels": channels},
     )
     try:
         card = train(config)
+    except ResumeMismatchError as error:
+        raise click.UsageError(str(error)) from None
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2 if isinstance(error, FileExistsError) else 1)

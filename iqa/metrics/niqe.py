@@ -261,8 +261,15 @@ def save_niqe_params(path: str | os.PathLike, params: Mapping) -> None:
     """Write a NIQE model (the mapping ``fit_niqe_params`` returns) to an ``.npz`` file."""
     import numpy as np
 
-    with open(path, "wb") as handle:  # np.savez on a handle does not append ".npz" to the name
-        np.savez(handle, **{key: np.asarray(value, dtype=np.float64) for key, value in params.items()})
+    from ..io.atomic import atomic_write
+
+    arrays = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
+
+    def write(temporary) -> None:
+        with open(temporary, "wb") as handle:  # np.savez on a handle does not append ".npz" to the name
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
 
 
 def load_niqe_params(

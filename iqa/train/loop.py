@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 import sys
 import time
@@ -26,12 +27,21 @@ from torch.utils.data.distributed import DistributedSampler
 
 from .. import models as zoo
 from ..data.div2k import ImagePairs, RandomPatches, open_pairs
+from ..io.atomic import atomic_write_text
 from . import distributed
 from .checkpoint import load_state, rng_state, save_state, set_rng_state
-from .objectives import make_objective
+from .objectives import LOSS_OPTIONS, MODEL_OPTIONS, make_objective
 
 CHECKPOINT, WEIGHTS, CARD = "checkpoint.safetensors", "weights.safetensors", "card.json"
+# Config fields that change what a run computes; --resume refuses a checkpoint saved with other values.
+# (out, device, resume, logging/saving/validation cadence, workers and progress do not.)
+RUN_FIELDS = ("model", "data", "scale", "steps", "batch_size", "patch_size", "lr", "seed", "pretrain_steps",
+              "adv_weight", "r1_gamma", "perceptual", "ema_decay", "model_options")
 DIV2K_COMMAND = "iqa train-sr --model {model} --data /path/to/DIV2K --scale {scale} --steps 300000 --batch-size 16 --patch-size 128"
+
+
+class ResumeMismatchError(ValueError):
+    """--resume with settings that differ from those the checkpoint was saved with."""
 
 
 @dataclass
@@ -51,9 +61,11 @@ class TrainConfig:
     val_every: int = 200
     log_every: int = 10
     val_images: int | None = 10
-    pretrain_steps: int | None = None
-    adv_weight: float | None = None
-    r1_gamma: float = 1.0
+    pretrain_steps: int | None = None  # GAN models only
+    adv_weight: float | None = None  # GAN models only
+    r1_gamma: float | None = None  # stylegan-lite only [1.0]
+    perceptual: str | None = None  # srgan only: LPIPS loss auto|on|off [auto: on when its weights are found]
+    weights_dir: Path | None = None  # srgan only: a folder searched for the LPIPS weights before the torch hub cache
     ema_decay: float = 0.999
     workers: int = 0
     progress: bool = True
@@ -65,8 +77,9 @@ class Trainer:
         self.config, self.dist, self.device = config, dist, dist.device
         torch.manual_seed(config.seed)
         self.generator = zoo.build(config.model, scale=config.scale, **config.model_options).to(self.device)
-        self.objective, self.objective_note = make_objective(
-            config.model, config.steps, config.pretrain_steps, config.adv_weight, config.r1_gamma, self.device
+        self.objective, self.objective_note, self.objective_warning = make_objective(
+            config.model, config.steps, config.pretrain_steps, config.adv_weight, config.r1_gamma,
+            config.perceptual, config.weights_dir,
         )
         self.discriminator = zoo.Discriminator().to(self.device) if self.objective.adversarial else None
         betas = (0.0, 0.99) if config.model == "stylegan-lite" else (0.9, 0.99)
@@ -91,7 +104,8 @@ class Trainer:
     # -- state -----------------------------------------------------------------------------------
     def state(self) -> dict:
         state = {
-            "step": self.step, "seconds": self.seconds, "config": json.dumps(asdict(self.config), default=str),
+            "step": self.step, "seconds": self.seconds, "config": _config_json(self.config), "world_size": self.dist.world_size,
+            "loss": self.objective_note,
             "generator": self.generator.state_dict(), "ema": self.ema.state_dict(), "rng": rng_state(),
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
@@ -101,7 +115,9 @@ class Trainer:
         return state
 
     def restore(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path``; ValueError naming each setting that differs from it."""
         state = load_state(path)
+        self._check_same_run(path, state)
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
         if self.discriminator is not None:
@@ -113,11 +129,28 @@ class Trainer:
         set_rng_state(state["rng"])
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
 
+    def _check_same_run(self, path: Path, state: dict) -> None:
+        saved, current = json.loads(state["config"]), json.loads(_config_json(self.config))
+        # Items per step = batch_size x processes; --perceptual auto resolves by the weights found.
+        saved["world_size"], current["world_size"] = state.get("world_size", self.dist.world_size), self.dist.world_size
+        saved["loss"], current["loss"] = state.get("loss", self.objective_note), self.objective_note
+        # Loss options the model does not use: older checkpoints stored a default there (r1_gamma 1.0).
+        unused = set(LOSS_OPTIONS) - set(MODEL_OPTIONS.get(self.config.model, ()))
+        differences = [
+            f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
+            for name in (*RUN_FIELDS, "world_size", "loss") if name not in unused and saved.get(name) != current[name]
+        ]
+        if differences:
+            raise ResumeMismatchError(
+                f"--resume: {path} was saved by a run with other settings; resume with the same ones "
+                "(or choose another --out):\n  " + "\n  ".join(differences)
+            )
+
     def save(self) -> None:
         out = self.config.out
         save_state(self.state(), out / CHECKPOINT)
         zoo.save_weights(self.ema, out / WEIGHTS, {"step": str(self.step)})
-        (out / CARD).write_text(json.dumps(self.card(), indent=2) + "\n")
+        atomic_write_text(out / CARD, json.dumps(self.card(), indent=2) + "\n")
 
     def card(self) -> dict:
         c = self.config
@@ -198,11 +231,14 @@ class CsvLog:
         if path.is_file() and resume_step > 0:
             with open(path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-        self.handle = open(path, "w", newline="")
+        # The kept rows replace the file atomically: a crash now must not lose the log of the steps already run.
+        kept = io.StringIO()
+        writer = csv.DictWriter(kept, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, kept.getvalue())
+        self.handle = open(path, "a", newline="")
         self.writer = csv.DictWriter(self.handle, fieldnames=columns, extrasaction="ignore")
-        self.writer.writeheader()
-        self.writer.writerows(rows)
-        self.handle.flush()
 
     def write(self, row: dict) -> None:
         self.writer.writerow(row)
@@ -210,6 +246,10 @@ class CsvLog:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _config_json(config: TrainConfig) -> str:
+    return json.dumps(asdict(config), default=str)
 
 
 def _tensorboard(out: Path):
@@ -244,6 +284,8 @@ def _train(config: TrainConfig, dist: distributed.Dist) -> dict:
         trainer.restore(checkpoint)
         _log(dist, f"resumed {checkpoint} at step {trainer.step}")
     _log(dist, trainer.objective_note)
+    if trainer.objective_warning:
+        _log(dist, trainer.objective_warning)
     train_pairs = open_pairs(config.data, "train", config.scale)
     valid_pairs = open_pairs(config.data, "valid", config.scale)
     if config.val_images is not None:

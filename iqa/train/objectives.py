@@ -1,8 +1,8 @@
 """What each model is trained to minimise. One class per ``--model``; the loop only calls these.
 
 - autoencoder: L1 + ``ssim_weight * (1 - SSIM)`` (our differentiable SSIM, unrounded luminance).
-- srgan: L1 for ``pretrain_steps`` (default half the steps), then L1 + LPIPS (when its weights are present)
-  + ``adv_weight`` x the non-saturating GAN loss (Ledig et al. 2017, doi:10.1109/CVPR.2017.19).
+- srgan: L1 + LPIPS (``--perceptual``; auto: on when its AlexNet weights are found), and after ``pretrain_steps``
+  (default half the steps) + ``adv_weight`` x the non-saturating GAN loss (Ledig et al. 2017, doi:10.1109/CVPR.2017.19).
 - stylegan-lite: L1 (alone for the first quarter of the steps) + ``adv_weight`` x non-saturating GAN loss, R1 penalty
   ``gamma / 2 * E[|grad D(real)|^2]`` (Mescheder et al. 2018, arXiv:1801.04406), as StyleGAN2 trains.
 """
@@ -13,19 +13,31 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def perceptual_loss(device) -> tuple[object | None, str]:
-    """``(loss_fn, note)``: LPIPS when ``iqa.lpips`` exists and its backbone weights are present, else None."""
-    import iqa
+PERCEPTUAL_MODES = ("auto", "on", "off")
+PERCEPTUAL_NOT_FOUND = "perceptual loss: off (LPIPS weights not found)"
 
-    lpips = getattr(iqa, "lpips", None)
-    if lpips is None:
-        return None, "LPIPS perceptual loss off: iqa.lpips is not available in this install"
+
+def perceptual_loss(mode: str, weights_dir=None) -> tuple[object | None, str, str | None]:
+    """``(loss_fn or None, note, warning)`` for ``--perceptual`` ``mode``: LPIPS (AlexNet) when its weights are found.
+
+    ``auto`` turns the loss off with a warning when the weights are missing; ``on`` raises
+    :class:`iqa.weights.WeightsNotFoundError` (what to fetch and how to import it) before any training.
+    """
+    from ..metrics.lpips import lpips
+    from ..weights import WeightsNotFoundError, find_weights
+
+    if mode not in PERCEPTUAL_MODES:
+        raise ValueError(f"perceptual must be one of {', '.join(PERCEPTUAL_MODES)}, got {mode!r}")
+    if mode == "off":
+        return None, "perceptual loss: off (--perceptual off)", None
     try:
-        probe = torch.rand(1, 3, 32, 32, device=device)
-        lpips(probe, probe)
-    except Exception as error:  # missing weights are reported by lpips itself with the file to fetch
-        return None, f"LPIPS perceptual loss off: {error}"
-    return (lambda x, y: lpips(x.clamp(0, 1), y)), "LPIPS perceptual loss on"
+        weights = find_weights("alexnet", weights_dir)
+    except WeightsNotFoundError as error:
+        if mode == "on":
+            raise
+        warning = f"{PERCEPTUAL_NOT_FOUND}; --perceptual off silences this, --perceptual on requires them.\n{error}"
+        return None, PERCEPTUAL_NOT_FOUND, warning
+    return (lambda x, y: lpips(x.clamp(0, 1), y, weights=weights)), f"perceptual loss: on (LPIPS, {weights.name})", None
 
 
 class Fidelity:
@@ -79,19 +91,39 @@ class Adversarial:
         return loss, parts
 
 
-def make_objective(model: str, steps: int, pretrain_steps: int | None, adv_weight: float | None, r1_gamma: float, device):
-    """The objective for ``model`` and a note on the perceptual loss for the log."""
+LOSS_OPTIONS = ("pretrain_steps", "adv_weight", "r1_gamma", "perceptual", "weights_dir")
+# The loss options each model uses (None = not given); giving one to another model is an error, not ignored.
+MODEL_OPTIONS = {
+    "autoencoder": (),
+    "srgan": ("pretrain_steps", "adv_weight", "perceptual", "weights_dir"),
+    "stylegan-lite": ("pretrain_steps", "adv_weight", "r1_gamma"),
+}
+
+
+def unused_options(model: str, **options) -> list[str]:
+    """Names of the given (not None) ``options`` that ``model`` does not use."""
+    return [name for name, value in options.items() if value is not None and name not in MODEL_OPTIONS.get(model, ())]
+
+
+def make_objective(model: str, steps: int, pretrain_steps: int | None = None, adv_weight: float | None = None,
+                   r1_gamma: float | None = None, perceptual: str | None = None, weights_dir=None):
+    """``(objective, note, warning)``: what ``model`` minimises, a line for the log and card, and a warning or None."""
+    unused = unused_options(model, pretrain_steps=pretrain_steps, adv_weight=adv_weight, r1_gamma=r1_gamma,
+                            perceptual=perceptual, weights_dir=weights_dir)
+    if unused:
+        raise ValueError(f"--model {model} does not use {', '.join(unused)}: leave them unset")
     if model == "autoencoder":
-        return Fidelity(), "autoencoder: L1 + 0.2 * (1 - SSIM)"
+        return Fidelity(), "autoencoder: L1 + 0.2 * (1 - SSIM)", None
     if model == "srgan":
-        perceptual, lpips_note = perceptual_loss(device)
+        lpips_loss, lpips_note, warning = perceptual_loss(perceptual or "auto", weights_dir)
         pretrain = steps // 2 if pretrain_steps is None else pretrain_steps
         weight = 1e-2 if adv_weight is None else adv_weight
         note = f"srgan: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss; {lpips_note}"
-        return Adversarial(weight, pretrain, 0.0, perceptual), note
+        return Adversarial(weight, pretrain, 0.0, lpips_loss), note, warning
     if model == "stylegan-lite":
+        r1_gamma = 1.0 if r1_gamma is None else r1_gamma
         pretrain = steps // 4 if pretrain_steps is None else pretrain_steps
         weight = 1e-2 if adv_weight is None else adv_weight
         note = f"stylegan-lite: L1 for {pretrain} steps, then L1 + {weight:g} x non-saturating GAN loss, R1 gamma {r1_gamma:g}"
-        return Adversarial(weight, pretrain, r1_gamma), note
+        return Adversarial(weight, pretrain, r1_gamma), note, None
     raise ValueError(f"model must be srgan, stylegan-lite or autoencoder, got {model!r}")

@@ -5,25 +5,16 @@ import torch
 from torch import nn
 
 from ..data.div2k import ImagePairs
+from ..metrics import niqe, psnr, ssim
 
 
 # NIQE fits its statistics on 96x96 blocks; smaller images are left out of its mean.
 NIQE_MIN_SIZE = 96
 
 
-def niqe_function():
-    """``iqa.niqe`` when this install has it (it is an optional part of the toolkit), else None."""
-    import iqa
-
-    return getattr(iqa, "niqe", None)
-
-
 @torch.no_grad()
 def score_model(model: nn.Module, pairs: ImagePairs, scale: int, device) -> dict[str, float]:
-    """Mean Y-PSNR, Y-SSIM (crop_border=scale) and, when available, NIQE (images >= 96 px) over ``pairs``."""
-    from ..metrics import psnr, ssim
-
-    niqe = niqe_function()
+    """Mean Y-PSNR, Y-SSIM (crop_border=scale) and NIQE (of images >= 96 px after cropping) over ``pairs``."""
     was_training = model.training
     model.eval()
     totals: dict[str, list[float]] = {}
@@ -35,7 +26,7 @@ def score_model(model: nn.Module, pairs: ImagePairs, scale: int, device) -> dict
             "psnr_y": float(psnr(sr, hr, color="y", crop_border=scale)),
             "ssim_y": float(ssim(sr, hr, color="y", crop_border=scale)),
         }
-        if niqe is not None and min(sr.shape[-2:]) - 2 * scale >= NIQE_MIN_SIZE:
+        if min(sr.shape[-2:]) - 2 * scale >= NIQE_MIN_SIZE:
             scores["niqe"] = float(niqe(sr, color="y", crop_border=scale))
         for key, value in scores.items():
             totals.setdefault(key, []).append(value)
