@@ -232,7 +232,7 @@ def test_defaults_pick_bundled_models_and_runnable_metrics(monkeypatch):
     monkeypatch.setitem(METRICS, "fake", MetricSpec("fake", "FR", True, (0.0, 1.0), False, True, None, "test",
                                                     f"{module.__name__}:score"))
     metrics, skipped = select_metrics(None, BenchConfig(), torch.device("cpu"))
-    names = [m.name for m in metrics]
+    names = [m.spec.name for m in metrics]
     assert {"psnr", "ssim", "gmsd"} <= set(names) and "fake" not in names
     assert "not found" in skipped["fake"]
     with pytest.raises(ValueError, match="cannot run"):
@@ -255,6 +255,20 @@ def test_cli(image_dir, tmp_path):
     assert "bicubic-x4" in result.output and (out_dir / "report.html").is_file()
     wrong = CliRunner().invoke(main, arguments[:-4] + ["--metrics", "psnrr"])
     assert wrong.exit_code == 2 and "did you mean 'psnr'" in wrong.output
+
+
+def test_convention_label_is_the_one_iqa_score_reports(image_dir, tmp_path):
+    from iqa.cli import main
+
+    options = ["--metrics", "ssim", "--color", "y", "--crop-border", "4"]
+    bench = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--device", "cpu",
+                                      "--report", str(tmp_path / "bench"), "--resamples", "50", *options])
+    assert bench.exit_code == 0, bench.output
+    score = CliRunner().invoke(main, ["score", str(image_dir), str(image_dir), "--format", "json", *options])
+    assert score.exit_code == 0, score.output
+    scored = json.loads(score.stdout)["metrics"]["ssim"]["convention"]
+    benched = json.loads((tmp_path / "bench" / "results.json").read_text())["metrics"]["ssim"]["convention"]
+    assert benched == scored == "y/u8,crop=4"
 
 
 def _free_port() -> int:
@@ -333,7 +347,7 @@ def test_bench_without_arguments_writes_the_default_report(tmp_path, monkeypatch
     stored = _strict_json(tmp_path / "bench-report" / "results.json")
     assert stored["models"][0] == "bicubic-x4" and stored["dataset"]["names"] == sorted(iqa.data.VALID_NAMES)
     assert {"psnr", "ssim", "gmsd"} <= set(stored["metrics"])
-    assert stored["metrics"]["psnr"]["convention"] == "y,crop=4"
+    assert stored["metrics"]["psnr"]["convention"] == "y/u8,crop=4"
 
 
 class Broken(nn.Module):
@@ -370,12 +384,12 @@ def test_device_errors_are_clear():
             resolve_device("cuda")
 
 
-def _mean_brightness(x, *, color="gray", crop_border=0, reduction="mean"):
+def _mean_brightness(x, *, data_range=1.0, color="gray", crop_border=0, reduction="mean"):
     """A stand-in no-reference metric: mean luminance after the shared color front end."""
     from iqa.metrics._color import prepare
     from iqa.metrics._validate import reduce
 
-    return reduce(prepare(x, color, crop_border, 1.0, 8).mean(dim=(1, 2, 3)), reduction)
+    return reduce(prepare(x, color, crop_border, data_range, 8).mean(dim=(1, 2, 3)), reduction)
 
 
 def test_no_reference_metrics_also_score_the_ground_truth(image_dir, tmp_path, monkeypatch):

@@ -25,8 +25,9 @@ import torch
 from torch import Tensor, nn
 
 from .. import __version__
-from ..metrics._color import convention, quantize_to_bits
-from ..metrics.registry import METRICS, MetricSpec, get_metric
+from ..metrics._color import quantize_to_bits
+from ..metrics.registry import METRICS, get_metric
+from ..scorer import MetricCall
 from ..stats import summarize, wilcoxon_signed_rank
 from ..io.images import write_image
 from .data import BenchImage, load_pair, resolve_dataset
@@ -71,24 +72,6 @@ class BenchConfig:
     n_resamples: int = 10_000
     seed: int = 0
     crop_size: int | None = None  # HR pixels of the visual comparison crop; None = 32 * scale
-
-
-@dataclass
-class ScoredMetric:
-    name: str
-    spec: MetricSpec
-    function: object
-    options: dict
-
-    def __call__(self, output: Tensor, reference: Tensor) -> Tensor:
-        if self.spec.kind == "FR":
-            return self.function(output, reference, reduction="none", **self.options)
-        return self.function(output, reduction="none", **self.options)
-
-    @property
-    def label(self) -> str:
-        return convention(self.options["color"], self.options["crop_border"], None) if "color" in self.options \
-            else f"crop={self.options['crop_border']}"
 
 
 def default_models(scale: int) -> list[str]:
@@ -141,13 +124,13 @@ def _labelled(names: Sequence[str]) -> list[tuple[str, str]]:
     return list(zip(labels, names))
 
 
-def _probe(metric: ScoredMetric, device: torch.device) -> str | None:
+def _probe(metric: MetricCall, device: torch.device) -> str | None:
     """Why ``metric`` cannot run here (its weights are missing, say), or None when it runs."""
     generator = torch.Generator().manual_seed(0)
     image = torch.rand(1, 3, 96, 96, generator=generator).to(device)
     try:
         with torch.inference_mode():
-            metric(image, image.flip(-1))
+            _call(metric, image, image.flip(-1))
     except Exception as error:  # noqa: BLE001 - any failure means the metric is not usable here
         return f"{type(error).__name__}: {error}"
     return None
@@ -170,10 +153,7 @@ def select_metrics(names: Sequence[str] | None, config: BenchConfig, device: tor
         spec = get_metric(name)
         if spec.kind not in SCORED_KINDS:
             raise ValueError(f"metric {name!r} is {spec.kind}; iqa bench scores FR and NR metrics only")
-        options = {"crop_border": crop_border}
-        if spec.default_color is not None:
-            options["color"] = config.color
-        metric = ScoredMetric(name, spec, spec.load(), options)
+        metric = MetricCall(spec, config.color, crop_border)
         if spec.needs_weights:
             reason = _probe(metric, device)
             if reason is not None:
@@ -231,7 +211,7 @@ def _run_header(config: BenchConfig, models, metrics, images) -> dict:
     return {
         "scale": config.scale, "data": config.data, "lr_dir": config.lr_dir, "color": config.color,
         "crop_border": config.scale if config.crop_border is None else config.crop_border,
-        "models": list(models), "metrics": [m.name for m in metrics], "images": [i.name for i in images],
+        "models": list(models), "metrics": [m.spec.name for m in metrics], "images": [i.name for i in images],
     }
 
 
@@ -356,7 +336,7 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
         if score_hr:
             with torch.inference_mode():
                 row = {"model": GROUND_TRUTH, "name": image.name, "time_ms": None, "peak_mem_mb": None}
-                row.update({m.name: _score(m, hr, hr, GROUND_TRUTH, image.name, errors_file) for m in no_reference})
+                row.update({m.spec.name: _score(m, hr, hr, GROUND_TRUTH, image.name, errors_file) for m in no_reference})
             _append(rows_file, row)
         crop = _start_grid(out_dir, image, lr, hr, config) if image.name == grid_image else None
         for label in pending:
@@ -374,7 +354,7 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                     row = {"model": label, "name": image.name, "time_ms": milliseconds,
                            "peak_mem_mb": None if peak is None else peak / 2**20}
                     for metric in metrics:
-                        row[metric.name] = _score(metric, output, hr, label, image.name, errors_file)
+                        row[metric.spec.name] = _score(metric, output, hr, label, image.name, errors_file)
             except (RuntimeError, ValueError) as error:  # e.g. out of memory, a shape the model rejects
                 if device.type == "cuda":
                     torch.cuda.empty_cache()  # give the next model a clean slate after an out-of-memory error
@@ -387,11 +367,17 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                 _save_crop(out_dir, f"model_{slug(label)}", output, crop)
 
 
-def _score(metric: ScoredMetric, output: Tensor, hr: Tensor, label: str, name: str, errors_file: Path):
+def _call(metric: MetricCall, output: Tensor, hr: Tensor) -> Tensor:
+    """``metric`` of one 8-bit model output (against ``hr`` when it is full-reference)."""
+    images = (output, hr) if metric.spec.kind == "FR" else (output,)
+    return metric(["image"], *images, bits=8)
+
+
+def _score(metric: MetricCall, output: Tensor, hr: Tensor, label: str, name: str, errors_file: Path):
     try:
-        value = float(metric(output, hr)[0])
+        value = float(_call(metric, output, hr)[0])
     except (RuntimeError, ValueError, TypeError) as error:
-        _append(errors_file, {"model": label, "name": name, "metric": metric.name, "error": f"{type(error).__name__}: {error}"})
+        _append(errors_file, {"model": label, "name": name, "metric": metric.spec.name, "error": f"{type(error).__name__}: {error}"})
         return None
     if math.isnan(value):
         return None
@@ -436,10 +422,10 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
     for label in labels:
         summary[label] = {}
         for metric in metrics:
-            values = _values(rows, label, metric.name, names)
+            values = _values(rows, label, metric.spec.name, names)
             entry = summarize(values, n_resamples=config.n_resamples, seed=config.seed)
             if label != baseline:
-                reference = _values(rows, baseline, metric.name, names)
+                reference = _values(rows, baseline, metric.spec.name, names)
                 statistic, p_value = wilcoxon_signed_rank(values, reference)
                 # The paired difference and its CI: the size of the effect that the p-value tests.
                 difference = summarize(values - reference, n_resamples=config.n_resamples, seed=config.seed)
@@ -447,7 +433,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
                              delta=difference["mean"], delta_ci95=difference["ci95"])
             else:
                 entry.update(p_value=None, wilcoxon_statistic=None, delta=None, delta_ci95=None)
-            summary[label][metric.name] = entry
+            summary[label][metric.spec.name] = entry
     timings = {}
     for label, model in models.items():
         times = np.array([row["time_ms"] for row in rows if row["model"] == label], dtype=np.float64)
@@ -476,9 +462,9 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
         "model_sources": sources,
         "baseline": baseline,
         "metrics": {
-            metric.name: {
+            metric.spec.name: {
                 "kind": metric.spec.kind, "higher_is_better": metric.spec.higher_is_better,
-                "convention": metric.label, "default_convention": metric.spec.convention,
+                "convention": metric.convention(), "default_convention": metric.spec.convention,
             }
             for metric in metrics
         },
@@ -498,7 +484,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
         "crop": json.loads(crop_file.read_text()) if crop_file.is_file() else None,
         # The no-reference metrics of the HR images themselves: what a natural image scores.
         "reference": {
-            metric.name: summarize(_values(rows, GROUND_TRUTH, metric.name, names), n_resamples=config.n_resamples, seed=config.seed)
+            metric.spec.name: summarize(_values(rows, GROUND_TRUTH, metric.spec.name, names), n_resamples=config.n_resamples, seed=config.seed)
             for metric in metrics if metric.spec.kind == "NR"
         },
         "images": rows,
