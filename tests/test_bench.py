@@ -257,6 +257,24 @@ def test_cli(image_dir, tmp_path):
     assert wrong.exit_code == 2 and "did you mean 'psnr'" in wrong.output
 
 
+@pytest.mark.parametrize("option, value", [("--tile", "100"), ("--tile-overlap", "4")])
+def test_cli_rejects_tiles_that_are_not_multiples_of_8(image_dir, tmp_path, option, value):
+    from iqa.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "psnr",
+                                       "--device", "cpu", "--report", str(tmp_path), option, value])
+    assert result.exit_code == 2 and "multiples of 8" in result.output
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_cli_tile_0_means_no_tiling(image_dir, tmp_path):
+    from iqa.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "psnr",
+                                       "--device", "cpu", "--report", str(tmp_path), "--resamples", "50", "--tile", "0"])
+    assert result.exit_code == 0, result.output
+
+
 def test_convention_label_is_the_one_iqa_score_reports(image_dir, tmp_path):
     from iqa.cli import main
 
