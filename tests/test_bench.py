@@ -391,6 +391,17 @@ def test_a_failing_model_is_reported_not_fatal(image_dir, tmp_path):
     assert too_small.exit_code == 1, too_small.output
 
 
+def test_resume_keeps_only_the_errors_that_still_stand(image_dir, tmp_path):
+    first = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": Broken()}))
+    assert len(first["errors"]) == 4
+    again = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": Broken()}, resume=True))
+    assert len(again["errors"]) == 4  # the same failures once, not once per run
+    without = run_bench(_config(image_dir, tmp_path, ["bicubic-x4"], resume=True))
+    assert without["errors"] == []  # "flaky" is not in this run
+    fixed = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": TinySR()}, resume=True))
+    assert fixed["errors"] == [] and fixed["summary"]["flaky"]["psnr"]["n"] == 4
+
+
 def test_device_errors_are_clear():
     from iqa.device import resolve_device
 

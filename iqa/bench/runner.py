@@ -409,13 +409,48 @@ def _values(rows: list[dict], model: str, metric: str, names: list[str]) -> np.n
     return np.array([float(by_name[n]) if by_name.get(n) is not None else math.nan for n in names])
 
 
+def _has_nr(metrics) -> bool:
+    return any(metric.spec.kind == "NR" for metric in metrics)
+
+
+def _current_errors(out_dir: Path, rows: list[dict], labels: list[str], names: list[str]) -> list[dict]:
+    """The errors that still stand: a resumed folder also holds those of earlier runs.
+
+    Kept, like the rows, only for this run's models and images, the latest per
+    (model, image, metric); dropped where a row now exists (a model error), where
+    the row now has the metric's value (a metric error), or where every pair of
+    the image now has a row (an image that failed to load before).
+    """
+    by_pair = {(row["model"], row["name"]): row for row in rows}
+    latest = {}
+    for path in sorted(out_dir.glob("errors*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                error = json.loads(line)
+            except json.JSONDecodeError:  # a torn last line of a killed run
+                continue
+            if error["name"] in names and error["model"] in (None, *labels):
+                latest[(error["model"], error["name"], error.get("metric"))] = error
+    kept = []
+    for (model, name, metric), error in latest.items():
+        if model is None:
+            stands = any((label, name) not in by_pair for label in labels)
+        elif metric is None:
+            stands = (model, name) not in by_pair
+        else:
+            stands = by_pair.get((model, name), {}).get(metric) is None
+        if stands:
+            kept.append(error)
+    return kept
+
+
 def collect_results(config, models, sources, metrics, skipped, images, device, out_dir: Path) -> dict:
     """Merge every rank's rows into the results document that the report is written from."""
     names = [image.name for image in images]
     # Only this run's models and images (a resumed folder may hold others), one row per pair, the latest kept.
     wanted = {*models, GROUND_TRUTH}, set(names)
     rows = list({(r["model"], r["name"]): r for r in read_rows(out_dir) if r["model"] in wanted[0] and r["name"] in wanted[1]}.values())
-    errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
+    errors = _current_errors(out_dir, rows, [*models, *([GROUND_TRUTH] if _has_nr(metrics) else [])], names)
     labels = list(models)
     baseline = labels[0]
     summary = {}
