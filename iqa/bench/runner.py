@@ -30,6 +30,7 @@ from ..metrics.registry import METRICS, get_metric
 from ..scorer import MetricCall
 from ..stats import summarize, wilcoxon_signed_rank
 from ..io.images import write_image
+from ..io.results import json_safe
 from .data import BenchImage, load_pair, resolve_dataset
 from ..device import resolve_device
 from ..models.tiling import upscale
@@ -315,7 +316,7 @@ def run_bench(config: BenchConfig) -> dict | None:
 
 def _append(path: Path, record: dict) -> None:
     with path.open("a") as stream:
-        stream.write(json.dumps(record) + "\n")
+        stream.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
         stream.flush()
 
 
@@ -379,10 +380,7 @@ def _score(metric: MetricCall, output: Tensor, hr: Tensor, label: str, name: str
     except (RuntimeError, ValueError, TypeError) as error:
         _append(errors_file, {"model": label, "name": name, "metric": metric.spec.name, "error": f"{type(error).__name__}: {error}"})
         return None
-    if math.isnan(value):
-        return None
-    # JSON has no infinity; identical images give PSNR "inf", kept as a string.
-    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    return value  # identical images give PSNR inf: _append writes it as "inf"
 
 
 def _start_grid(out_dir: Path, image: BenchImage, lr: Tensor, hr: Tensor, config: BenchConfig):
