@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -32,7 +31,7 @@ from ..stats import summarize, wilcoxon_signed_rank
 from ..io.images import write_image
 from ..io.results import json_safe
 from .data import BenchImage, load_pair, resolve_dataset
-from ..device import resolve_device
+from ..distributed import barrier, setup, teardown
 from ..models.tiling import upscale
 
 SCORED_KINDS = ("FR", "NR")
@@ -259,36 +258,11 @@ def _crop_box(hr: Tensor, size: int) -> tuple[int, int, int]:
     return (index // pooled.shape[1]) * stride, (index % pooled.shape[1]) * stride, size
 
 
-class _Distributed:
-    """Rank and world size; initialises torch.distributed under torchrun (gloo on CPU, NCCL on CUDA)."""
-
-    def __init__(self, device: torch.device):
-        import torch.distributed as dist
-
-        self.dist = dist
-        self.owned = False
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-            if device.type == "cuda":
-                torch.cuda.set_device(device)
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=datetime.timedelta(hours=12))
-            self.owned = True
-        self.active = dist.is_available() and dist.is_initialized()
-        self.rank = dist.get_rank() if self.active else 0
-        self.world = dist.get_world_size() if self.active else 1
-
-    def barrier(self) -> None:
-        if self.active:
-            self.dist.barrier()
-
-    def close(self) -> None:
-        if self.owned:
-            self.dist.destroy_process_group()
-
-
 def run_bench(config: BenchConfig) -> dict | None:
     """Run the benchmark; returns the results (see :func:`collect_results`) on rank 0, None on other ranks."""
-    device = resolve_device(config.device)
-    distributed = _Distributed(device)
+    # Rank 0 waits at the last barrier while the others finish their images: allow a long run.
+    distributed = setup(config.device, timeout=datetime.timedelta(hours=12))
+    device = distributed.device
     try:
         out_dir = Path(config.out_dir)
         models, sources = _load_models(config, device)
@@ -299,19 +273,19 @@ def run_bench(config: BenchConfig) -> dict | None:
             _check_resume(out_dir, header)
         if distributed.rank == 0:
             _prepare_out_dir(out_dir, header, config.resume)
-        distributed.barrier()
-        suffix = f".rank{distributed.rank}" if distributed.world > 1 else ""
+        barrier(distributed)
+        suffix = f".rank{distributed.rank}" if distributed.world_size > 1 else ""
         done = {(row["model"], row["name"]) for row in read_rows(out_dir)} if config.resume else set()
         _score_shard(
-            config, models, metrics, images[distributed.rank :: distributed.world], images[0].name,
+            config, models, metrics, images[distributed.rank :: distributed.world_size], images[0].name,
             device, out_dir, suffix, done,
         )
-        distributed.barrier()
+        barrier(distributed)
         if distributed.rank != 0:
             return None
         return collect_results(config, models, sources, metrics, skipped, images, device, out_dir)
     finally:
-        distributed.close()
+        teardown(distributed)
 
 
 def _append(path: Path, record: dict) -> None:
