@@ -343,6 +343,18 @@ def test_div2k_layout_uses_the_given_lr_images(image_dir, tmp_path):
     assert results["conventions"]["lr"] == "given LR images"
 
 
+def test_an_lr_folder_inside_the_hr_folder_is_not_benchmarked_as_hr(image_dir, tmp_path):
+    hr_dir, lr_dir = tmp_path / "hr", tmp_path / "hr" / "lr"
+    lr_dir.mkdir(parents=True)
+    source = Image.open(image_dir / "img0.png").crop((0, 0, 44, 48))
+    source.save(hr_dir / "a.png")
+    source.resize((11, 12), Image.BOX).save(lr_dir / "a.png")
+    results = run_bench(BenchConfig(models=["bicubic-x4"], data=str(hr_dir), lr_dir=str(lr_dir), metrics=["psnr"],
+                                    device="cpu", out_dir=str(tmp_path / "out"), n_resamples=100))
+    assert [row["name"] for row in results["images"]] == ["a.png"]
+    assert results["conventions"]["lr"] == "given LR images"
+
+
 def test_checkpoint_paths_get_short_labels(tmp_path):
     from iqa.bench.runner import _labelled
 

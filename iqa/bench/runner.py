@@ -337,7 +337,7 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                 continue
             _append(rows_file, row)
             if config.save_outputs:
-                write_image(out_dir / "outputs" / slug(label) / f"{Path(image.name).stem}.png", output)
+                write_image(out_dir / "outputs" / slug(label) / Path(image.name).with_suffix(".png"), output)
             if crop is not None:
                 _save_crop(out_dir, f"model_{slug(label)}", output, crop)
 
