@@ -38,7 +38,7 @@ class BenchImage:
     load_lr: Callable[[], Tensor] | None = None
 
 
-def read_image(path: Path) -> Tensor:
+def read_rgb_batch(path: Path) -> Tensor:
     """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (the models take RGB)."""
     try:
         return read_rgb(path)[None]
@@ -46,7 +46,7 @@ def read_image(path: Path) -> Tensor:
         raise ValueError(str(error)) from None
 
 
-def make_lr(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
+def crop_and_shrink(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
     """``(lr, hr)``: HR cropped to a multiple of ``scale``, LR = :func:`iqa.data.div2k.bicubic_lr`."""
     height, width = hr.shape[-2:]
     hr = crop_to_multiple(hr, scale)
@@ -59,7 +59,7 @@ def load_pair(image: BenchImage, scale: int) -> tuple[Tensor, Tensor]:
     """``(lr, hr)`` of one benchmark image, the HR cropped to exactly ``scale`` times the LR."""
     hr = image.load_hr()
     if image.load_lr is None:
-        return make_lr(hr, scale)
+        return crop_and_shrink(hr, scale)
     lr = image.load_lr()
     need_h, need_w = lr.shape[-2] * scale, lr.shape[-1] * scale
     if hr.shape[-2] < need_h or hr.shape[-1] < need_w:
@@ -79,8 +79,8 @@ def _folder_images(hr_dir: Path, lr_dir: Path | None, scale: int) -> list[BenchI
             continue
         relative = path.relative_to(hr_dir)
         lr_path = find_lr(lr_dir / relative.parent, path.stem, scale) if lr_dir is not None else None
-        load_lr = (lambda p=lr_path: read_image(p)) if lr_path is not None else None
-        images.append(BenchImage(relative.as_posix(), lambda p=path: read_image(p), load_lr))
+        load_lr = (lambda p=lr_path: read_rgb_batch(p)) if lr_path is not None else None
+        images.append(BenchImage(relative.as_posix(), lambda p=path: read_rgb_batch(p), load_lr))
     if not images:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {hr_dir}")
     return images
