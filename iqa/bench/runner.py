@@ -77,13 +77,20 @@ class BenchConfig:
 def default_models(scale: int) -> list[str]:
     """Every bundled model of ``scale``, the bicubic baseline first.
 
-    Each model in ``list_models()`` is loaded once on the CPU to read its
-    ``.scale``, so a model is found whatever its name says.
+    The scale comes from each model's card, so a model is found whatever its
+    name says; a model without a scale on its card is loaded on the CPU to read its ``.scale``.
     """
-    from ..models import list_models, load
+    from ..models import list_models
 
-    names = [name for name in list_models() if getattr(load(name), "scale", None) == scale]
+    names = [name for name in list_models() if _zoo_scale(name) == scale]
     return sorted(names, key=lambda name: (not name.startswith("bicubic"), name))
+
+
+def _zoo_scale(name: str) -> int | None:
+    from ..models import card, load
+
+    scale = card(name).get("scale")
+    return scale if scale is not None else getattr(load(name), "scale", None)
 
 
 def _load_models(config: BenchConfig, device: torch.device) -> tuple[dict[str, nn.Module], dict[str, str]]:
