@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+from ..io.atomic import atomic_write, atomic_write_text
 from ..io.results import json_safe
 from .runner import slug
 
@@ -24,10 +25,11 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "results.json", "csv": out / "results.csv", "html": out / "report.html"}
-    files["json"].write_text(json.dumps(json_safe(results), indent=1, allow_nan=False))
-    _write_csv(results, files["csv"])
+    # Each file replaced whole, so a killed run never leaves a half-written report over a good one.
+    atomic_write_text(files["json"], json.dumps(json_safe(results), indent=1, allow_nan=False))
+    atomic_write(files["csv"], lambda temporary: _write_csv(results, temporary))
     files.update(write_plots(results, out))
-    files["html"].write_text(render_html(results, out, files))
+    atomic_write_text(files["html"], render_html(results, out, files))
     return files
 
 
