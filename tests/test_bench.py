@@ -19,7 +19,6 @@ from torch import nn
 import iqa
 import iqa.data
 from iqa.bench import BenchConfig, default_models, format_table, run_bench, write_report
-from iqa.models.tiling import upscale as upscale_tiled
 from iqa.bench.runner import select_metrics
 from iqa.metrics.registry import METRICS, MetricSpec
 from iqa.models import load
@@ -208,17 +207,6 @@ def test_resume_skips_done_pairs(image_dir, tmp_path):
         run_bench(_config(image_dir, tmp_path, ["bicubic-x4"], resume=True, color="rgb"))
 
 
-def test_tiled_upscaling_equals_whole_image():
-    lr = torch.rand(1, 3, 37, 29, generator=torch.Generator().manual_seed(1))
-    bicubic = load("bicubic-x4")
-    torch.testing.assert_close(upscale_tiled(bicubic, lr, tile=8, overlap=8), bicubic(lr), atol=1e-6, rtol=0)
-    net = TinySR()  # two 3x3 convolutions: a receptive field radius of 2 LR pixels
-    with torch.no_grad():
-        torch.testing.assert_close(upscale_tiled(net, lr, tile=16, overlap=8), net(lr), atol=1e-6, rtol=0)
-        # Too little overlap for the receptive field shows seams: the check above is not vacuous.
-        assert (upscale_tiled(net, lr, tile=16, overlap=0) - net(lr)).abs().max() > 1e-4
-
-
 def test_defaults_pick_bundled_models_and_runnable_metrics(monkeypatch):
     def no_loading(name, device=None):
         raise AssertionError(f"{name} loaded only to read its scale")
@@ -300,6 +288,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes_match_one(image_dir, tmp_path, report):
     """Two gloo ranks each score half of the images; rank 0 merges them into the same results."""
     out_dir = tmp_path / "ddp"
