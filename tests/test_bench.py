@@ -21,7 +21,7 @@ import iqa.data
 from iqa.bench import BenchConfig, default_models, format_table, run_bench, write_report
 from iqa.bench.runner import select_metrics
 from iqa.metrics.registry import METRICS, MetricSpec
-from iqa.models import load
+import iqa.models
 from iqa.models.bicubic import Bicubic
 from iqa.stats import bootstrap_ci, summarize, wilcoxon_signed_rank
 
