@@ -19,10 +19,9 @@ from torch import nn
 import iqa
 import iqa.data
 from iqa.bench import BenchConfig, default_models, format_table, run_bench, write_report
-from iqa.models.tiling import upscale as upscale_tiled
 from iqa.bench.runner import select_metrics
 from iqa.metrics.registry import METRICS, MetricSpec
-from iqa.models import load
+import iqa.models
 from iqa.models.bicubic import Bicubic
 from iqa.stats import bootstrap_ci, summarize, wilcoxon_signed_rank
 
@@ -208,19 +207,13 @@ def test_resume_skips_done_pairs(image_dir, tmp_path):
         run_bench(_config(image_dir, tmp_path, ["bicubic-x4"], resume=True, color="rgb"))
 
 
-def test_tiled_upscaling_equals_whole_image():
-    lr = torch.rand(1, 3, 37, 29, generator=torch.Generator().manual_seed(1))
-    bicubic = load("bicubic-x4")
-    torch.testing.assert_close(upscale_tiled(bicubic, lr, tile=8, overlap=8), bicubic(lr), atol=1e-6, rtol=0)
-    net = TinySR()  # two 3x3 convolutions: a receptive field radius of 2 LR pixels
-    with torch.no_grad():
-        torch.testing.assert_close(upscale_tiled(net, lr, tile=16, overlap=8), net(lr), atol=1e-6, rtol=0)
-        # Too little overlap for the receptive field shows seams: the check above is not vacuous.
-        assert (upscale_tiled(net, lr, tile=16, overlap=0) - net(lr)).abs().max() > 1e-4
-
-
 def test_defaults_pick_bundled_models_and_runnable_metrics(monkeypatch):
-    models = default_models(4)
+    def no_loading(name, device=None):
+        raise AssertionError(f"{name} loaded only to read its scale")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(iqa.models, "load", no_loading)  # the scale is on the model cards
+        models = default_models(4)
     assert models[0] == "bicubic-x4" and all(name.endswith("-x4") for name in models)
 
     def needs_missing_weights(x, y, **options):
@@ -232,7 +225,7 @@ def test_defaults_pick_bundled_models_and_runnable_metrics(monkeypatch):
     monkeypatch.setitem(METRICS, "fake", MetricSpec("fake", "FR", True, (0.0, 1.0), False, True, None, "test",
                                                     f"{module.__name__}:score"))
     metrics, skipped = select_metrics(None, BenchConfig(), torch.device("cpu"))
-    names = [m.name for m in metrics]
+    names = [m.spec.name for m in metrics]
     assert {"psnr", "ssim", "gmsd"} <= set(names) and "fake" not in names
     assert "not found" in skipped["fake"]
     with pytest.raises(ValueError, match="cannot run"):
@@ -257,12 +250,45 @@ def test_cli(image_dir, tmp_path):
     assert wrong.exit_code == 2 and "did you mean 'psnr'" in wrong.output
 
 
+@pytest.mark.parametrize("option, value", [("--tile", "100"), ("--tile-overlap", "4")])
+def test_cli_rejects_tiles_that_are_not_multiples_of_8(image_dir, tmp_path, option, value):
+    from iqa.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "psnr",
+                                       "--device", "cpu", "--report", str(tmp_path), option, value])
+    assert result.exit_code == 2 and "multiples of 8" in result.output
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_cli_tile_0_means_no_tiling(image_dir, tmp_path):
+    from iqa.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "psnr",
+                                       "--device", "cpu", "--report", str(tmp_path), "--resamples", "50", "--tile", "0"])
+    assert result.exit_code == 0, result.output
+
+
+def test_convention_label_is_the_one_iqa_score_reports(image_dir, tmp_path):
+    from iqa.cli import main
+
+    options = ["--metrics", "ssim", "--color", "y", "--crop-border", "4"]
+    bench = CliRunner().invoke(main, ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--device", "cpu",
+                                      "--report", str(tmp_path / "bench"), "--resamples", "50", *options])
+    assert bench.exit_code == 0, bench.output
+    score = CliRunner().invoke(main, ["score", str(image_dir), str(image_dir), "--format", "json", *options])
+    assert score.exit_code == 0, score.output
+    scored = json.loads(score.stdout)["metrics"]["ssim"]["convention"]
+    benched = json.loads((tmp_path / "bench" / "results.json").read_text())["metrics"]["ssim"]["convention"]
+    assert benched == scored == "y/u8,crop=4"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes_match_one(image_dir, tmp_path, report):
     """Two gloo ranks each score half of the images; rank 0 merges them into the same results."""
     out_dir = tmp_path / "ddp"
@@ -311,6 +337,18 @@ def test_div2k_layout_uses_the_given_lr_images(image_dir, tmp_path):
     assert results["conventions"]["lr"] == "given LR images"
 
 
+def test_an_lr_folder_inside_the_hr_folder_is_not_benchmarked_as_hr(image_dir, tmp_path):
+    hr_dir, lr_dir = tmp_path / "hr", tmp_path / "hr" / "lr"
+    lr_dir.mkdir(parents=True)
+    source = Image.open(image_dir / "img0.png").crop((0, 0, 44, 48))
+    source.save(hr_dir / "a.png")
+    source.resize((11, 12), Image.BOX).save(lr_dir / "a.png")
+    results = run_bench(BenchConfig(models=["bicubic-x4"], data=str(hr_dir), lr_dir=str(lr_dir), metrics=["psnr"],
+                                    device="cpu", out_dir=str(tmp_path / "out"), n_resamples=100))
+    assert [row["name"] for row in results["images"]] == ["a.png"]
+    assert results["conventions"]["lr"] == "given LR images"
+
+
 def test_checkpoint_paths_get_short_labels(tmp_path):
     from iqa.bench.runner import _labelled
 
@@ -333,7 +371,7 @@ def test_bench_without_arguments_writes_the_default_report(tmp_path, monkeypatch
     stored = _strict_json(tmp_path / "bench-report" / "results.json")
     assert stored["models"][0] == "bicubic-x4" and stored["dataset"]["names"] == sorted(iqa.data.VALID_NAMES)
     assert {"psnr", "ssim", "gmsd"} <= set(stored["metrics"])
-    assert stored["metrics"]["psnr"]["convention"] == "y,crop=4"
+    assert stored["metrics"]["psnr"]["convention"] == "y/u8,crop=4"
 
 
 class Broken(nn.Module):
@@ -350,13 +388,25 @@ def test_a_failing_model_is_reported_not_fatal(image_dir, tmp_path):
     assert results["summary"]["broken"]["psnr"]["n"] == 0
     assert results["summary"]["bicubic-x4"]["psnr"]["n"] == 4
     assert "out of memory" in files["html"].read_text()
-    _strict_json(files["json"])
+    # Non-finite values are written as iqa score writes them.
+    assert _strict_json(files["json"])["summary"]["broken"]["psnr"]["mean"] == "nan"
     from iqa.cli import main
 
     arguments = ["bench", "--models", "bicubic-x4", "--data", str(image_dir), "--metrics", "ms_ssim",
                  "--device", "cpu", "--report", str(tmp_path / "cli"), "--resamples", "100"]
     too_small = CliRunner().invoke(main, arguments)  # MS-SSIM needs larger images: scored as failures
     assert too_small.exit_code == 1, too_small.output
+
+
+def test_resume_keeps_only_the_errors_that_still_stand(image_dir, tmp_path):
+    first = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": Broken()}))
+    assert len(first["errors"]) == 4
+    again = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": Broken()}, resume=True))
+    assert len(again["errors"]) == 4  # the same failures once, not once per run
+    without = run_bench(_config(image_dir, tmp_path, ["bicubic-x4"], resume=True))
+    assert without["errors"] == []  # "flaky" is not in this run
+    fixed = run_bench(_config(image_dir, tmp_path, {"bicubic-x4": "bicubic-x4", "flaky": TinySR()}, resume=True))
+    assert fixed["errors"] == [] and fixed["summary"]["flaky"]["psnr"]["n"] == 4
 
 
 def test_device_errors_are_clear():
@@ -370,12 +420,12 @@ def test_device_errors_are_clear():
             resolve_device("cuda")
 
 
-def _mean_brightness(x, *, color="gray", crop_border=0, reduction="mean"):
+def _mean_brightness(x, *, data_range=1.0, color="gray", crop_border=0, reduction="mean"):
     """A stand-in no-reference metric: mean luminance after the shared color front end."""
     from iqa.metrics._color import prepare
     from iqa.metrics._validate import reduce
 
-    return reduce(prepare(x, color, crop_border, 1.0, 8).mean(dim=(1, 2, 3)), reduction)
+    return reduce(prepare(x, color, crop_border, data_range, 8).mean(dim=(1, 2, 3)), reduction)
 
 
 def test_no_reference_metrics_also_score_the_ground_truth(image_dir, tmp_path, monkeypatch):

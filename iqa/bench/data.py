@@ -6,8 +6,9 @@ Sources (the ``data`` argument):
   sample photographs (:func:`iqa.data.sample_images`).
 * a DIV2K root, recognised by its ``DIV2K_valid_HR`` folder; the LR images are
   taken from ``DIV2K_valid_LR_bicubic/X{scale}/{stem}x{scale}.png`` when present.
-* any folder of images (png, jpg, bmp, tif, webp), used as HR; ``lr_dir`` may
-  name a folder of matching LR images (``{stem}.png`` or ``{stem}x{scale}.png``).
+* any folder of images (png, jpg, bmp, tif, webp; subfolders included), used as
+  HR; ``lr_dir`` may name a folder of matching LR images (``{stem}.png`` or
+  ``{stem}x{scale}.png``, see :func:`iqa.data.div2k.find_lr`).
 
 Without given LR, the LR image is made the way SR papers make it: the HR image is
 cropped to a multiple of the scale (top-left kept), shrunk with MATLAB-compatible
@@ -21,8 +22,9 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ..data.div2k import bicubic_lr, crop_to_multiple
+from ..data.div2k import bicubic_lr, crop_to_multiple, find_lr
 from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
+from ..io.pairs import image_files
 
 SAMPLE_PREFIX = "samples:"
 
@@ -36,7 +38,7 @@ class BenchImage:
     load_lr: Callable[[], Tensor] | None = None
 
 
-def read_image(path: Path) -> Tensor:
+def read_rgb_batch(path: Path) -> Tensor:
     """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (the models take RGB)."""
     try:
         return read_rgb(path)[None]
@@ -44,7 +46,7 @@ def read_image(path: Path) -> Tensor:
         raise ValueError(str(error)) from None
 
 
-def make_lr(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
+def crop_and_shrink(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
     """``(lr, hr)``: HR cropped to a multiple of ``scale``, LR = :func:`iqa.data.div2k.bicubic_lr`."""
     height, width = hr.shape[-2:]
     hr = crop_to_multiple(hr, scale)
@@ -57,7 +59,7 @@ def load_pair(image: BenchImage, scale: int) -> tuple[Tensor, Tensor]:
     """``(lr, hr)`` of one benchmark image, the HR cropped to exactly ``scale`` times the LR."""
     hr = image.load_hr()
     if image.load_lr is None:
-        return make_lr(hr, scale)
+        return crop_and_shrink(hr, scale)
     lr = image.load_lr()
     need_h, need_w = lr.shape[-2] * scale, lr.shape[-1] * scale
     if hr.shape[-2] < need_h or hr.shape[-1] < need_w:
@@ -68,25 +70,17 @@ def load_pair(image: BenchImage, scale: int) -> tuple[Tensor, Tensor]:
     return lr, hr[..., :need_h, :need_w]
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _find_lr(lr_dir: Path, stem: str, scale: int) -> Path | None:
-    for candidate in (f"{stem}x{scale}", stem):
-        for suffix in IMAGE_SUFFIXES:
-            path = lr_dir / f"{candidate}{suffix}"
-            if path.is_file():
-                return path
-    return None
-
-
 def _folder_images(hr_dir: Path, lr_dir: Path | None, scale: int) -> list[BenchImage]:
+    """HR images under ``hr_dir`` (recursively, named by their path in it), each with its LR image
+    from the same subfolder of ``lr_dir`` when there is one; an ``lr_dir`` inside ``hr_dir`` is not HR."""
     images = []
-    for path in _image_files(hr_dir):
-        lr_path = _find_lr(lr_dir, path.stem, scale) if lr_dir is not None else None
-        load_lr = (lambda p=lr_path: read_image(p)) if lr_path is not None else None
-        images.append(BenchImage(path.name, lambda p=path: read_image(p), load_lr))
+    for path in image_files(hr_dir):
+        if lr_dir is not None and path.resolve().is_relative_to(lr_dir.resolve()):
+            continue
+        relative = path.relative_to(hr_dir)
+        lr_path = find_lr(lr_dir / relative.parent, path.stem, scale) if lr_dir is not None else None
+        load_lr = (lambda p=lr_path: read_rgb_batch(p)) if lr_path is not None else None
+        images.append(BenchImage(relative.as_posix(), lambda p=path: read_rgb_batch(p), load_lr))
     if not images:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {hr_dir}")
     return images

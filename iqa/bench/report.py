@@ -8,6 +8,8 @@ import json
 import math
 from pathlib import Path
 
+from ..io.atomic import atomic_write, atomic_write_text
+from ..io.results import json_safe
 from .runner import slug
 
 # Preferred axes of the perception-distortion plane (Blau & Michaeli, CVPR 2018, doi:10.1109/CVPR.2018.00652).
@@ -18,26 +20,16 @@ MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 
 
-def _json_safe(value):
-    """NaN and infinity as null / "inf", which strict JSON readers accept."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
-
-
 def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
     """Write every report file into ``out_dir``; returns ``{kind: path}``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "results.json", "csv": out / "results.csv", "html": out / "report.html"}
-    files["json"].write_text(json.dumps(_json_safe(results), indent=1, allow_nan=False))
-    _write_csv(results, files["csv"])
+    # Each file replaced whole, so a killed run never leaves a half-written report over a good one.
+    atomic_write_text(files["json"], json.dumps(json_safe(results), indent=1, allow_nan=False))
+    atomic_write(files["csv"], lambda temporary: _write_csv(results, temporary))
     files.update(write_plots(results, out))
-    files["html"].write_text(render_html(results, out, files))
+    atomic_write_text(files["html"], render_html(results, out, files))
     return files
 
 
@@ -190,7 +182,7 @@ def _image_tag(path: Path, alt: str) -> str:
 
 
 def _fmt(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value == "nan" or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, str):
         return value

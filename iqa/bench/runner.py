@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -25,12 +24,14 @@ import torch
 from torch import Tensor, nn
 
 from .. import __version__
-from ..metrics._color import convention, quantize_to_bits
-from ..metrics.registry import METRICS, MetricSpec, get_metric
+from ..metrics._color import quantize_to_bits
+from ..metrics.registry import METRICS, get_metric
+from ..scorer import MetricCall
 from ..stats import summarize, wilcoxon_signed_rank
 from ..io.images import write_image
+from ..io.results import json_safe
 from .data import BenchImage, load_pair, resolve_dataset
-from ..device import resolve_device
+from ..distributed import barrier, setup, teardown
 from ..models.tiling import upscale
 
 SCORED_KINDS = ("FR", "NR")
@@ -73,34 +74,23 @@ class BenchConfig:
     crop_size: int | None = None  # HR pixels of the visual comparison crop; None = 32 * scale
 
 
-@dataclass
-class ScoredMetric:
-    name: str
-    spec: MetricSpec
-    function: object
-    options: dict
-
-    def __call__(self, output: Tensor, reference: Tensor) -> Tensor:
-        if self.spec.kind == "FR":
-            return self.function(output, reference, reduction="none", **self.options)
-        return self.function(output, reduction="none", **self.options)
-
-    @property
-    def label(self) -> str:
-        return convention(self.options["color"], self.options["crop_border"], None) if "color" in self.options \
-            else f"crop={self.options['crop_border']}"
-
-
 def default_models(scale: int) -> list[str]:
     """Every bundled model of ``scale``, the bicubic baseline first.
 
-    Each model in ``list_models()`` is loaded once on the CPU to read its
-    ``.scale``, so a model is found whatever its name says.
+    The scale comes from each model's card, so a model is found whatever its
+    name says; a model without a scale on its card is loaded on the CPU to read its ``.scale``.
     """
-    from ..models import list_models, load
+    from ..models import list_models
 
-    names = [name for name in list_models() if getattr(load(name), "scale", None) == scale]
+    names = [name for name in list_models() if _zoo_scale(name) == scale]
     return sorted(names, key=lambda name: (not name.startswith("bicubic"), name))
+
+
+def _zoo_scale(name: str) -> int | None:
+    from ..models import card, load
+
+    scale = card(name).get("scale")
+    return scale if scale is not None else getattr(load(name), "scale", None)
 
 
 def _load_models(config: BenchConfig, device: torch.device) -> tuple[dict[str, nn.Module], dict[str, str]]:
@@ -141,13 +131,13 @@ def _labelled(names: Sequence[str]) -> list[tuple[str, str]]:
     return list(zip(labels, names))
 
 
-def _probe(metric: ScoredMetric, device: torch.device) -> str | None:
+def _probe(metric: MetricCall, device: torch.device) -> str | None:
     """Why ``metric`` cannot run here (its weights are missing, say), or None when it runs."""
     generator = torch.Generator().manual_seed(0)
     image = torch.rand(1, 3, 96, 96, generator=generator).to(device)
     try:
         with torch.inference_mode():
-            metric(image, image.flip(-1))
+            _call(metric, image, image.flip(-1))
     except Exception as error:  # noqa: BLE001 - any failure means the metric is not usable here
         return f"{type(error).__name__}: {error}"
     return None
@@ -170,10 +160,7 @@ def select_metrics(names: Sequence[str] | None, config: BenchConfig, device: tor
         spec = get_metric(name)
         if spec.kind not in SCORED_KINDS:
             raise ValueError(f"metric {name!r} is {spec.kind}; iqa bench scores FR and NR metrics only")
-        options = {"crop_border": crop_border}
-        if spec.default_color is not None:
-            options["color"] = config.color
-        metric = ScoredMetric(name, spec, spec.load(), options)
+        metric = MetricCall(spec, config.color, crop_border)
         if spec.needs_weights:
             reason = _probe(metric, device)
             if reason is not None:
@@ -231,7 +218,7 @@ def _run_header(config: BenchConfig, models, metrics, images) -> dict:
     return {
         "scale": config.scale, "data": config.data, "lr_dir": config.lr_dir, "color": config.color,
         "crop_border": config.scale if config.crop_border is None else config.crop_border,
-        "models": list(models), "metrics": [m.name for m in metrics], "images": [i.name for i in images],
+        "models": list(models), "metrics": [m.spec.name for m in metrics], "images": [i.name for i in images],
     }
 
 
@@ -278,36 +265,11 @@ def _crop_box(hr: Tensor, size: int) -> tuple[int, int, int]:
     return (index // pooled.shape[1]) * stride, (index % pooled.shape[1]) * stride, size
 
 
-class _Distributed:
-    """Rank and world size; initialises torch.distributed under torchrun (gloo on CPU, NCCL on CUDA)."""
-
-    def __init__(self, device: torch.device):
-        import torch.distributed as dist
-
-        self.dist = dist
-        self.owned = False
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-            if device.type == "cuda":
-                torch.cuda.set_device(device)
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=datetime.timedelta(hours=12))
-            self.owned = True
-        self.active = dist.is_available() and dist.is_initialized()
-        self.rank = dist.get_rank() if self.active else 0
-        self.world = dist.get_world_size() if self.active else 1
-
-    def barrier(self) -> None:
-        if self.active:
-            self.dist.barrier()
-
-    def close(self) -> None:
-        if self.owned:
-            self.dist.destroy_process_group()
-
-
 def run_bench(config: BenchConfig) -> dict | None:
     """Run the benchmark; returns the results (see :func:`collect_results`) on rank 0, None on other ranks."""
-    device = resolve_device(config.device)
-    distributed = _Distributed(device)
+    # Rank 0 waits at the last barrier while the others finish their images: allow a long run.
+    distributed = setup(config.device, timeout=datetime.timedelta(hours=12))
+    device = distributed.device
     try:
         out_dir = Path(config.out_dir)
         models, sources = _load_models(config, device)
@@ -318,24 +280,24 @@ def run_bench(config: BenchConfig) -> dict | None:
             _check_resume(out_dir, header)
         if distributed.rank == 0:
             _prepare_out_dir(out_dir, header, config.resume)
-        distributed.barrier()
-        suffix = f".rank{distributed.rank}" if distributed.world > 1 else ""
+        barrier(distributed)
+        suffix = f".rank{distributed.rank}" if distributed.world_size > 1 else ""
         done = {(row["model"], row["name"]) for row in read_rows(out_dir)} if config.resume else set()
         _score_shard(
-            config, models, metrics, images[distributed.rank :: distributed.world], images[0].name,
+            config, models, metrics, images[distributed.rank :: distributed.world_size], images[0].name,
             device, out_dir, suffix, done,
         )
-        distributed.barrier()
+        barrier(distributed)
         if distributed.rank != 0:
             return None
         return collect_results(config, models, sources, metrics, skipped, images, device, out_dir)
     finally:
-        distributed.close()
+        teardown(distributed)
 
 
 def _append(path: Path, record: dict) -> None:
     with path.open("a") as stream:
-        stream.write(json.dumps(record) + "\n")
+        stream.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
         stream.flush()
 
 
@@ -356,7 +318,7 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
         if score_hr:
             with torch.inference_mode():
                 row = {"model": GROUND_TRUTH, "name": image.name, "time_ms": None, "peak_mem_mb": None}
-                row.update({m.name: _score(m, hr, hr, GROUND_TRUTH, image.name, errors_file) for m in no_reference})
+                row.update({m.spec.name: _score(m, hr, hr, GROUND_TRUTH, image.name, errors_file) for m in no_reference})
             _append(rows_file, row)
         crop = _start_grid(out_dir, image, lr, hr, config) if image.name == grid_image else None
         for label in pending:
@@ -374,7 +336,7 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                     row = {"model": label, "name": image.name, "time_ms": milliseconds,
                            "peak_mem_mb": None if peak is None else peak / 2**20}
                     for metric in metrics:
-                        row[metric.name] = _score(metric, output, hr, label, image.name, errors_file)
+                        row[metric.spec.name] = _score(metric, output, hr, label, image.name, errors_file)
             except (RuntimeError, ValueError) as error:  # e.g. out of memory, a shape the model rejects
                 if device.type == "cuda":
                     torch.cuda.empty_cache()  # give the next model a clean slate after an out-of-memory error
@@ -382,21 +344,24 @@ def _score_shard(config, models, metrics, shard: list[BenchImage], grid_image: s
                 continue
             _append(rows_file, row)
             if config.save_outputs:
-                write_image(out_dir / "outputs" / slug(label) / f"{Path(image.name).stem}.png", output)
+                write_image(out_dir / "outputs" / slug(label) / Path(image.name).with_suffix(".png"), output)
             if crop is not None:
                 _save_crop(out_dir, f"model_{slug(label)}", output, crop)
 
 
-def _score(metric: ScoredMetric, output: Tensor, hr: Tensor, label: str, name: str, errors_file: Path):
+def _call(metric: MetricCall, output: Tensor, hr: Tensor) -> Tensor:
+    """``metric`` of one 8-bit model output (against ``hr`` when it is full-reference)."""
+    images = (output, hr) if metric.spec.kind == "FR" else (output,)
+    return metric(["image"], *images, bits=8)
+
+
+def _score(metric: MetricCall, output: Tensor, hr: Tensor, label: str, name: str, errors_file: Path):
     try:
-        value = float(metric(output, hr)[0])
+        value = float(_call(metric, output, hr)[0])
     except (RuntimeError, ValueError, TypeError) as error:
-        _append(errors_file, {"model": label, "name": name, "metric": metric.name, "error": f"{type(error).__name__}: {error}"})
+        _append(errors_file, {"model": label, "name": name, "metric": metric.spec.name, "error": f"{type(error).__name__}: {error}"})
         return None
-    if math.isnan(value):
-        return None
-    # JSON has no infinity; identical images give PSNR "inf", kept as a string.
-    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    return value  # identical images give PSNR inf: _append writes it as "inf"
 
 
 def _start_grid(out_dir: Path, image: BenchImage, lr: Tensor, hr: Tensor, config: BenchConfig):
@@ -423,23 +388,58 @@ def _values(rows: list[dict], model: str, metric: str, names: list[str]) -> np.n
     return np.array([float(by_name[n]) if by_name.get(n) is not None else math.nan for n in names])
 
 
+def _has_nr(metrics) -> bool:
+    return any(metric.spec.kind == "NR" for metric in metrics)
+
+
+def _current_errors(out_dir: Path, rows: list[dict], labels: list[str], names: list[str]) -> list[dict]:
+    """The errors that still stand: a resumed folder also holds those of earlier runs.
+
+    Kept, like the rows, only for this run's models and images, the latest per
+    (model, image, metric); dropped where a row now exists (a model error), where
+    the row now has the metric's value (a metric error), or where every pair of
+    the image now has a row (an image that failed to load before).
+    """
+    by_pair = {(row["model"], row["name"]): row for row in rows}
+    latest = {}
+    for path in sorted(out_dir.glob("errors*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                error = json.loads(line)
+            except json.JSONDecodeError:  # a torn last line of a killed run
+                continue
+            if error["name"] in names and error["model"] in (None, *labels):
+                latest[(error["model"], error["name"], error.get("metric"))] = error
+    kept = []
+    for (model, name, metric), error in latest.items():
+        if model is None:
+            stands = any((label, name) not in by_pair for label in labels)
+        elif metric is None:
+            stands = (model, name) not in by_pair
+        else:
+            stands = by_pair.get((model, name), {}).get(metric) is None
+        if stands:
+            kept.append(error)
+    return kept
+
+
 def collect_results(config, models, sources, metrics, skipped, images, device, out_dir: Path) -> dict:
     """Merge every rank's rows into the results document that the report is written from."""
     names = [image.name for image in images]
     # Only this run's models and images (a resumed folder may hold others), one row per pair, the latest kept.
     wanted = {*models, GROUND_TRUTH}, set(names)
     rows = list({(r["model"], r["name"]): r for r in read_rows(out_dir) if r["model"] in wanted[0] and r["name"] in wanted[1]}.values())
-    errors = [json.loads(line) for path in sorted(out_dir.glob("errors*.jsonl")) for line in path.read_text().splitlines() if line]
+    errors = _current_errors(out_dir, rows, [*models, *([GROUND_TRUTH] if _has_nr(metrics) else [])], names)
     labels = list(models)
     baseline = labels[0]
     summary = {}
     for label in labels:
         summary[label] = {}
         for metric in metrics:
-            values = _values(rows, label, metric.name, names)
+            values = _values(rows, label, metric.spec.name, names)
             entry = summarize(values, n_resamples=config.n_resamples, seed=config.seed)
             if label != baseline:
-                reference = _values(rows, baseline, metric.name, names)
+                reference = _values(rows, baseline, metric.spec.name, names)
                 statistic, p_value = wilcoxon_signed_rank(values, reference)
                 # The paired difference and its CI: the size of the effect that the p-value tests.
                 difference = summarize(values - reference, n_resamples=config.n_resamples, seed=config.seed)
@@ -447,7 +447,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
                              delta=difference["mean"], delta_ci95=difference["ci95"])
             else:
                 entry.update(p_value=None, wilcoxon_statistic=None, delta=None, delta_ci95=None)
-            summary[label][metric.name] = entry
+            summary[label][metric.spec.name] = entry
     timings = {}
     for label, model in models.items():
         times = np.array([row["time_ms"] for row in rows if row["model"] == label], dtype=np.float64)
@@ -476,9 +476,9 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
         "model_sources": sources,
         "baseline": baseline,
         "metrics": {
-            metric.name: {
+            metric.spec.name: {
                 "kind": metric.spec.kind, "higher_is_better": metric.spec.higher_is_better,
-                "convention": metric.label, "default_convention": metric.spec.convention,
+                "convention": metric.convention(), "default_convention": metric.spec.convention,
             }
             for metric in metrics
         },
@@ -498,7 +498,7 @@ def collect_results(config, models, sources, metrics, skipped, images, device, o
         "crop": json.loads(crop_file.read_text()) if crop_file.is_file() else None,
         # The no-reference metrics of the HR images themselves: what a natural image scores.
         "reference": {
-            metric.name: summarize(_values(rows, GROUND_TRUTH, metric.name, names), n_resamples=config.n_resamples, seed=config.seed)
+            metric.spec.name: summarize(_values(rows, GROUND_TRUTH, metric.spec.name, names), n_resamples=config.n_resamples, seed=config.seed)
             for metric in metrics if metric.spec.kind == "NR"
         },
         "images": rows,

@@ -39,8 +39,9 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--save-outputs", is_flag=True, help="Also write every model output as PNG under REPORT/outputs/.")
 @click.option("--resume", is_flag=True, help="Continue a killed run in REPORT, skipping (model, image) pairs already scored.")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(0),
-              help="Upscale larger images in tiles of this many LR pixels (0: never tile).")
-@click.option("--tile-overlap", default=16, show_default=True, type=click.IntRange(0))
+              help="Upscale larger images in tiles of this many LR pixels, a multiple of 8 (0: never tile).")
+@click.option("--tile-overlap", default=16, show_default=True, type=click.IntRange(0),
+              help="LR context pixels around each tile, a multiple of 8.")
 @click.option("--resamples", "n_resamples", default=10_000, show_default=True, type=click.IntRange(1),
               help="Bootstrap resamples for the 95% CIs.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
@@ -54,6 +55,9 @@ def bench_command(models, data, lr_dir, scale, metrics, color, crop_border, devi
     """
     from ..bench import BenchConfig, format_table, run_bench, write_report
 
+    # The tiler works in blocks of 8 LR pixels (as `iqa upscale`); tile 0 turns tiling off.
+    if tile % 8 or tile_overlap % 8:
+        raise click.UsageError(f"--tile and --tile-overlap must be multiples of 8, got {tile} and {tile_overlap}")
     config = BenchConfig(
         models=_names(models), data=data, lr_dir=lr_dir, scale=scale, metrics=_names(metrics), color=color,
         crop_border=crop_border, device=device, out_dir=out_dir, save_outputs=save_outputs, resume=resume,

@@ -20,6 +20,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
+from ..io.pairs import image_files
 from ..metrics._color import quantize_to_bits
 from ..resize import imresize
 from .samples import TRAIN_NAMES, VALID_NAMES, load_sample
@@ -88,12 +89,24 @@ def div2k_pairs(root: str | Path, split: str, scale: int) -> ImagePairs:
     hr_dir = root / f"DIV2K_{split}_HR"
     if not hr_dir.is_dir():
         raise FileNotFoundError(f"{hr_dir} not found: --data must be the folder holding DIV2K_{split}_HR/")
-    hr_paths = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    # The LR folders are siblings of the HR folder, so listing it recursively finds HR images only.
+    hr_paths = image_files(hr_dir)
     if not hr_paths:
         raise FileNotFoundError(f"{hr_dir} holds no images")
     lr_dir = root / f"DIV2K_{split}_LR_bicubic" / f"X{scale}"
-    lr_paths = [lr_dir / f"{p.stem}x{scale}.png" for p in hr_paths]
-    return ImagePairs(scale, [p.name for p in hr_paths], hr_paths, [p if p.is_file() else None for p in lr_paths])
+    lr_paths = [find_lr(lr_dir, p.stem, scale) for p in hr_paths]
+    return ImagePairs(scale, [p.name for p in hr_paths], hr_paths, lr_paths)
+
+
+def find_lr(lr_dir: Path, stem: str, scale: int) -> Path | None:
+    """The LR image of HR image ``stem`` in ``lr_dir``: ``{stem}x{scale}.png`` as DIV2K names it,
+    or ``{stem}.png``, with any image suffix; None when there is none."""
+    for candidate in (f"{stem}x{scale}", stem):
+        for suffix in IMAGE_SUFFIXES:
+            path = Path(lr_dir) / f"{candidate}{suffix}"
+            if path.is_file():
+                return path
+    return None
 
 
 def sample_pairs(split: str, scale: int) -> ImagePairs:

@@ -1,49 +1,14 @@
-"""torch.distributed set-up for ``torchrun``: gloo on CPU, NCCL on GPU; single-process otherwise."""
+"""Weights and gradients shared between ``torchrun`` ranks during training (set-up: :mod:`iqa.distributed`)."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-
 import torch
-
-from ..device import resolve_device
 import torch.distributed as dist
 from torch import nn
 
+# The process-group set-up is shared with iqa bench; these names stay importable from here.
+from ..distributed import Dist, barrier, setup, teardown
 
-@dataclass
-class Dist:
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def active(self) -> bool:
-        return self.world_size > 1
-
-
-def setup(device: str) -> Dist:
-    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1)."""
-    chosen = resolve_device(device)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return Dist(device=chosen)
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if chosen.type == "cuda":
-        chosen = torch.device("cuda", local_rank)
-        torch.cuda.set_device(chosen)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
-    return Dist(rank, world_size, chosen)
-
-
-def teardown(state: Dist) -> None:
-    if state.active and dist.is_initialized():
-        dist.destroy_process_group()
+__all__ = ["Dist", "average_gradients", "barrier", "broadcast_parameters", "setup", "teardown"]
 
 
 def broadcast_parameters(module: nn.Module, state: Dist) -> None:
@@ -72,8 +37,3 @@ def average_gradients(module: nn.Module, state: Dist) -> None:
     for g in gradients:
         g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
-
-
-def barrier(state: Dist) -> None:
-    if state.active:
-        dist.barrier()
