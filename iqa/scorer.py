@@ -68,9 +68,10 @@ class MetricCall:
     def check_weights(self, device: torch.device) -> None:
         """Load the weights a metric needs now, on a small probe image, so a missing file stops
         the run before any work (``FileNotFoundError`` naming the file and how to provide it)."""
-        if self.spec.needs_weights and self.spec.kind == "FR":
-            probe = torch.full((1, 3, 64, 64), 0.5, device=device)
-            self(["probe"], probe, probe)
+        if self.spec.needs_weights and self.spec.kind in ("FR", "NR"):
+            probe = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(0)).to(device)
+            with torch.inference_mode():
+                self(["probe"], *([probe, probe.flip(-1)] if self.spec.kind == "FR" else [probe]))
 
     def convention(self, bit_depths: set[int] = frozenset({8})) -> str:
         """E.g. ``gray/u8,crop=0``: converted luminance is rounded to the files' bit depth, as MATLAB does."""
