@@ -28,19 +28,19 @@ BT601_Y = (65.481, 128.553, 24.966)
 BT601_Y_OFFSET = 16.0
 
 
-def quantize_to_bits(x: Tensor, data_range: float, bits: int | None) -> Tensor:
+def quantize_to_bits(x: Tensor, data_range: float, bits: int | None, *, inplace: bool = False) -> Tensor:
     """Round ``x`` in ``[0, data_range]`` to the integer grid of a ``bits``-bit image.
 
     MATLAB's ``round`` (half away from zero) on non-negative values, with a
-    straight-through gradient when ``x`` requires one; in place otherwise, so a
-    12-megapixel image needs no extra full-size temporaries.
+    straight-through gradient when ``x`` requires one. ``inplace=True`` lets a
+    caller that owns ``x`` round it without a full-size temporary.
     """
     if bits is None:
         return x
     if bits not in (8, 16):
         raise ValueError(f"quantize must be 8, 16 or None, got {bits!r}")
     levels = float(2**bits - 1)
-    scaled = x * (levels / data_range)
+    scaled = x.mul_(levels / data_range) if inplace and not x.requires_grad else x * (levels / data_range)
     if scaled.requires_grad:
         rounded = scaled + (torch.floor(scaled + 0.5) - scaled).detach()
         return rounded * (data_range / levels)
@@ -63,14 +63,26 @@ def convert_color(x: Tensor, color: str, data_range: float = 1.0, quantize: int 
         return x
     if channels != 3:
         raise ValueError(f"color={color!r} needs 1 or 3 channels, got {channels} (shape {tuple(x.shape)})")
+    # One image at a time: the float64 temporaries of a whole batch would be fresh memory
+    # (a page fault per 4 KiB) on every call; per image they are reused and stay in cache.
+    return torch.cat([_luminance(x[index : index + 1], color, data_range, quantize) for index in range(len(x))])
+
+
+def _luminance(x: Tensor, color: str, data_range: float, quantize: int | None) -> Tensor:
+    # Rounded luminance is computed in float64, as MATLAB does, so that values near a rounding
+    # boundary land on the same integer whatever the input dtype or summation order.
+    dtype = torch.float64 if quantize is not None else x.dtype
     if color == "gray":
-        weights = torch.tensor(MATLAB_GRAY, dtype=x.dtype, device=x.device)
-        converted = torch.einsum("nchw,c->nhw", x, weights).unsqueeze(1)
+        weights, offset = MATLAB_GRAY, 0.0
     else:
-        weights = torch.tensor(BT601_Y, dtype=x.dtype, device=x.device) / 255.0
-        offset = BT601_Y_OFFSET / 255.0 * data_range
-        converted = (torch.einsum("nchw,c->nhw", x, weights) + offset).unsqueeze(1)
-    return quantize_to_bits(converted, data_range, quantize)
+        weights, offset = [weight / 255.0 for weight in BT601_Y], BT601_Y_OFFSET / 255.0 * data_range
+    # In-place adds of weighted channels: several times faster than einsum on CPU.
+    total = x[:, 0:1].to(dtype) * weights[0]
+    for channel in (1, 2):
+        total.add_(x[:, channel : channel + 1].to(dtype), alpha=weights[channel])
+    if offset:
+        total.add_(offset)
+    return quantize_to_bits(total, data_range, quantize, inplace=True).to(x.dtype)
 
 
 def crop(x: Tensor, border: int) -> Tensor:

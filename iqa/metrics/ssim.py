@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ._color import prepare
-from ._filters import band_rows_for, filter_valid, gaussian_taps, matlab_box_downsample, row_bands
+from ._filters import BAND_ELEMENTS, band_rows_for, filter_valid, gaussian_taps, matlab_box_downsample, row_bands
 from ._validate import check_pair, reduce
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -145,27 +145,26 @@ def _prepared_components(x, y, data_range, color, crop_border, quantize, downsam
 def ssim_components(x: Tensor, y: Tensor, taps: list[float], c1: float, c2: float) -> tuple[Tensor, Tensor]:
     """Per-image, per-channel means of the SSIM map and the contrast-structure map, each ``(N, C)``.
 
-    Works image by image through bands of rows sized to stay in cache: the
-    filtering is memory-bound, and a band that fits in L2 runs about twice as
-    fast as whole-batch tensors. It also means the five filtered statistics
-    of a large image never exist at full size at once.
+    Works through pieces sized to stay in cache: bands of rows of one image, or
+    several whole images when they are small (the coarse MS-SSIM scales). The
+    filtering is memory-bound, and a piece that fits in L2 runs about twice as
+    fast as whole-batch tensors; it also means the five filtered statistics of
+    a large image never exist at full size at once.
     """
     batch, channels, height, width = x.shape
     halo = len(taps) - 1
-    band_rows = band_rows_for(5 * channels * width)
-    ssim_means, cs_means = [], []
-    for index in range(batch):
-        ssim_sum = x.new_zeros(channels)
-        cs_sum = x.new_zeros(channels)
+    ssim_sums = x.new_zeros(batch, channels)
+    cs_sums = x.new_zeros(batch, channels)
+    images_per_piece = max(1, BAND_ELEMENTS // (5 * channels * height * width))
+    band_rows = band_rows_for(5 * channels * width, BAND_ELEMENTS) if images_per_piece == 1 else height
+    for first in range(0, batch, images_per_piece):
+        images = slice(first, first + images_per_piece)
         for start, stop in row_bands(height, halo, band_rows):
-            xb, yb = x[index, :, start:stop], y[index, :, start:stop]
-            band_ssim, band_cs = _BAND_KERNEL.run(xb, yb, taps, c1, c2)
-            ssim_sum = ssim_sum + band_ssim
-            cs_sum = cs_sum + band_cs
-        ssim_means.append(ssim_sum)
-        cs_means.append(cs_sum)
+            band_ssim, band_cs = _BAND_KERNEL.run(x[images, :, start:stop], y[images, :, start:stop], taps, c1, c2)
+            ssim_sums[images] += band_ssim
+            cs_sums[images] += band_cs
     count = (height - halo) * (width - halo)
-    return torch.stack(ssim_means) / count, torch.stack(cs_means) / count
+    return ssim_sums / count, cs_sums / count
 
 
 def _band_sums(xb: Tensor, yb: Tensor, taps: list[float], c1: float, c2: float) -> tuple[Tensor, Tensor]:
