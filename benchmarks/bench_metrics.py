@@ -17,7 +17,8 @@ import torch
 import iqa
 from _timing import natural_pairs, per_second, pin_threads, to_batch
 
-WANG = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=2)
+# scikit-image gets float32 arrays in [0, 1] (given uint8 it would work in float64 and run slower).
+WANG = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0, channel_axis=2)
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def main() -> None:
 
     pairs = natural_pairs(args.pairs, args.size)
     refs, outs = to_batch([r for r, _ in pairs]), to_batch([d for _, d in pairs])
+    float_pairs = [(r.astype(np.float32) / 255, d.astype(np.float32) / 255) for r, d in pairs]
     n = args.pairs
     rows = []
 
@@ -43,12 +45,12 @@ def main() -> None:
 
     with torch.inference_mode():
         # PSNR over all channels.
-        sk_psnr = lambda: [peak_signal_noise_ratio(r, d, data_range=255) for r, d in pairs]  # noqa: E731
+        sk_psnr = lambda: [peak_signal_noise_ratio(r, d, data_range=1.0) for r, d in float_pairs]  # noqa: E731
         our_psnr = lambda: iqa.psnr(outs, refs, reduction="none")  # noqa: E731
         compare("psnr", our_psnr, "scikit-image", sk_psnr, our_psnr().tolist(), sk_psnr())
 
         # SSIM per RGB channel, Wang's settings, no downsampling.
-        sk_ssim = lambda: [structural_similarity(r, d, **WANG) for r, d in pairs]  # noqa: E731
+        sk_ssim = lambda: [structural_similarity(r, d, **WANG) for r, d in float_pairs]  # noqa: E731
         our_ssim_rgb = lambda: iqa.ssim(outs, refs, color="rgb", reduction="none")  # noqa: E731
         compare("ssim rgb", our_ssim_rgb, "scikit-image", sk_ssim, our_ssim_rgb().tolist(), sk_ssim())
         piq_ssim = lambda: piq.ssim(outs, refs, data_range=1.0, downsample=False, reduction="none")  # noqa: E731

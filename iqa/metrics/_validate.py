@@ -14,8 +14,14 @@ from torch import Tensor
 _RANGE_TOLERANCE = 1e-5
 
 
-def check_image(x: Tensor, name: str = "x", data_range: float = 1.0, min_size: int = 1) -> None:
-    """Raise a clear error unless ``x`` is a finite float ``(N, C, H, W)`` tensor in ``[0, data_range]``."""
+def check_image(
+    x: Tensor, name: str = "x", data_range: float = 1.0, min_size: int = 1, *, values: bool = True
+) -> None:
+    """Raise a clear error unless ``x`` is a finite float ``(N, C, H, W)`` tensor in ``[0, data_range]``.
+
+    ``values=False`` checks everything but the values, for a caller that runs
+    :func:`check_values` per image while the image is in cache.
+    """
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -35,6 +41,12 @@ def check_image(x: Tensor, name: str = "x", data_range: float = 1.0, min_size: i
         )
     if not isinstance(data_range, (int, float)) or not data_range > 0:
         raise ValueError(f"data_range must be a positive number, got {data_range!r}")
+    if values:
+        check_values(x, name, data_range)
+
+
+def check_values(x: Tensor, name: str, data_range: float) -> None:
+    """NaN, inf and the range ``[0, data_range]`` in one read of ``x``."""
     low, high = (float(v) for v in torch.aminmax(x.detach()))
     if low != low or high != high:  # NaN compares unequal to itself
         raise ValueError(f"{name} contains NaN")
@@ -48,10 +60,10 @@ def check_image(x: Tensor, name: str = "x", data_range: float = 1.0, min_size: i
         )
 
 
-def check_pair(x: Tensor, y: Tensor, data_range: float = 1.0, min_size: int = 1) -> None:
+def check_pair(x: Tensor, y: Tensor, data_range: float = 1.0, min_size: int = 1, *, values: bool = True) -> None:
     """Check two images that a full-reference metric compares."""
-    check_image(x, "x", data_range, min_size)
-    check_image(y, "y", data_range, min_size)
+    check_image(x, "x", data_range, min_size, values=values)
+    check_image(y, "y", data_range, min_size, values=values)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     if x.dtype != y.dtype or x.device != y.device:
