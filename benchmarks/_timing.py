@@ -18,11 +18,12 @@ def pin_threads(threads: int) -> None:
         pass
 
 
-def per_second(function, items: int, repeats: int = 3) -> float:
-    """Items per second: median over ``repeats`` timed calls after one warm-up call."""
+def per_second(function, items: int, repeats: int = 5, min_seconds: float = 0.5) -> float:
+    """Items per second: median over at least ``repeats`` timed calls (and at least ``min_seconds``
+    in all, so fast functions are not timed on a few milliseconds), after one warm-up call."""
     function()
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats or sum(times) < min_seconds:
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)

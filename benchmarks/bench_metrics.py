@@ -27,10 +27,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    pin_threads(args.threads)
-
     import piq
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    pin_threads(args.threads)  # after the peers' imports, so their thread pools are limited too
 
     pairs = natural_pairs(args.pairs, args.size)
     refs, outs = to_batch([r for r, _ in pairs]), to_batch([d for _, d in pairs])
