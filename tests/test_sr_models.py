@@ -125,7 +125,7 @@ def test_upscale_command(tmp_path):
     source.mkdir()
     Image.fromarray((torch.rand(20, 30, 3) * 255).byte().numpy()).save(source / "a.png")
     (source / "broken.png").write_bytes(b"not a png")
-    result = CliRunner().invoke(main, ["upscale", "--model", "bicubic-x3", "--device", "cpu", "--tile", "8", "--overlap", "8", str(source), str(target)])
+    result = CliRunner().invoke(main, ["upscale", "--model", "bicubic-x3", "--device", "cpu", "--tile", "8", "--tile-overlap", "8", str(source), str(target)])
     assert result.exit_code == 1 and "broken.png" in result.output
     with Image.open(target / "a.png") as image:
         assert image.size == (90, 60)

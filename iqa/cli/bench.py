@@ -24,7 +24,7 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--data", default="samples:valid", show_default=True,
               help="samples:valid|samples:all|samples:train, a DIV2K root (DIV2K_valid_HR, "
                    "DIV2K_valid_LR_bicubic/X<scale>) or a folder of HR images.")
-@click.option("--lr", "lr_dir", type=click.Path(exists=True, file_okay=False),
+@click.option("--lr-dir", "lr_dir", type=click.Path(exists=True, file_okay=False),
               help="Folder of LR images matching --data by name (<stem>.png or <stem>x<scale>.png); "
                    "default: made from HR with MATLAB bicubic, rounded to 8 bits.")
 @click.option("--scale", default=4, show_default=True, type=click.IntRange(2, 8))

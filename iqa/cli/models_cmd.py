@@ -31,7 +31,7 @@ def models_command(output_format: str) -> None:
 @main.command("upscale")
 @click.option("--model", "model_name", required=True, help="A name from `iqa models`, a checkpoint directory or .safetensors file.")
 @click.option("--tile", type=click.IntRange(8), default=256, show_default=True, help="LR tile side (multiple of 8); bounds memory.")
-@click.option("--overlap", type=click.IntRange(0), default=16, show_default=True, help="LR context pixels around each tile.")
+@click.option("--tile-overlap", "overlap", type=click.IntRange(0), default=16, show_default=True, help="LR context pixels around each tile.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -44,7 +44,7 @@ def upscale_command(model_name: str, tile: int, overlap: int, device: str, in_di
     from ..models.tiling import upscale
 
     if tile % 8 or overlap % 8:
-        raise click.UsageError(f"--tile and --overlap must be multiples of 8, got {tile} and {overlap}")
+        raise click.UsageError(f"--tile and --tile-overlap must be multiples of 8, got {tile} and {overlap}")
     try:
         target_device = resolve_device(device)
     except ValueError as error:
