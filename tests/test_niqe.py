@@ -8,7 +8,6 @@ from _pyiqa_oracle import pyiqa_float64  # noqa: F401  (fixture)
 
 import iqa
 from iqa.data import load_sample
-from iqa.metrics import get_metric
 from iqa.metrics._nss import _nearest_shape, mscn
 from iqa.metrics.niqe import load_niqe_params, niqe, save_niqe_params
 
@@ -157,9 +156,3 @@ def test_errors():
         niqe(x, params={"mu_pris_param": np.zeros(36)})
     with pytest.raises(ValueError, match="36"):
         niqe(x, params={"mu_pris_param": np.zeros(18), "cov_pris_param": np.eye(18)})
-
-
-def test_registry_row():
-    spec = get_metric("niqe")
-    assert spec.kind == "NR" and not spec.higher_is_better and spec.default_color == "gray"
-    assert spec.load() is iqa.niqe

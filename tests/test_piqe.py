@@ -6,9 +6,7 @@ import pytest
 import torch
 from _pyiqa_oracle import pyiqa_float64  # noqa: F401  (fixture)
 
-import iqa
 from iqa.data import load_sample
-from iqa.metrics import get_metric
 from iqa.metrics._color import convert_color
 from iqa.metrics.piqe import piqe
 
@@ -77,9 +75,3 @@ def test_errors():
         piqe(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match="crop_border"):
         piqe(torch.rand(1, 3, 32, 32), crop_border=16)
-
-
-def test_registry_row():
-    spec = get_metric("piqe")
-    assert spec.kind == "NR" and not spec.higher_is_better and spec.value_range == (0.0, 100.0)
-    assert spec.load() is iqa.piqe

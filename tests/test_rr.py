@@ -291,14 +291,6 @@ def test_rred_pooling_sums_blocks():
 # ------------------------------------------------------------- API and errors
 
 
-def test_registry_rows():
-    for name in ("wnism", "rred"):
-        spec = iqa.get_metric(name)
-        assert spec.kind == "RR" and not spec.higher_is_better and not spec.differentiable
-        assert spec.load() is getattr(iqa, name)
-    assert iqa.list_metrics(kind="RR") == ["rred", "wnism"]
-
-
 def test_batches_take_one_record_per_image(references, features):
     batch = torch.cat([references["astronaut"], _noisy(references["coffee"], 10 / 255)])
     records = [features["rred", "astronaut"], features["rred", "coffee"]]

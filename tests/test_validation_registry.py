@@ -53,8 +53,24 @@ def test_registry_rows_are_complete_and_loadable():
     for name, spec in METRICS.items():
         assert spec.kind in ("FR", "NR", "RR", "DIST")
         assert spec.value_range[0] < spec.value_range[1]
-        assert callable(spec.load()), name
+        assert spec.load() is getattr(iqa, name), name
         assert spec.convention
+
+
+@pytest.mark.parametrize("name", [n for n, s in METRICS.items() if s.kind in ("FR", "NR") and not s.needs_weights])
+def test_registry_direction_agrees_with_the_metric(name):
+    """A clean photo must score better than a noisy copy in the direction the registry states."""
+    from conftest import noisy, photo, to_tensor
+
+    spec = METRICS[name]
+    clean = photo("astronaut", 192)
+    reference, degraded = to_tensor(clean), to_tensor(noisy(clean, 25))
+    function = spec.load()
+    if spec.kind == "FR":
+        good, bad = function(to_tensor(noisy(clean, 3)), reference), function(degraded, reference)
+    else:
+        good, bad = function(reference), function(degraded)
+    assert bool(good > bad) == spec.higher_is_better, (name, float(good), float(bad))
 
 
 def test_unknown_metric_suggests_a_close_name():
