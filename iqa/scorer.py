@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .io.images import ImageReadError, read_header, read_image
 from .io.results import ResultLog
+from .metrics._color import convention
 from .metrics.registry import MetricSpec, get_metric
 from .metrics.ssim import use_compiled_kernels
 
@@ -78,12 +79,8 @@ class MetricCall:
         if self.features is not None:
             recorded = {per[self.spec.name].convention for per in self.features.values() if self.spec.name in per}
             return " | ".join(sorted(recorded)) + " (from the features file)"
-        color = self.color or "n/a"
-        rounding = ""
-        if self.takes_quantize and color not in ("rgb", "n/a"):
-            rounding = "/" + "+".join(f"u{bits}" for bits in sorted(bit_depths or {8}))
-        extras = "".join(f",{key}={value}" for key, value in self.extra.items())
-        return f"{color}{rounding},crop={self.crop_border}{extras}"
+        depths = "+u".join(str(bits) for bits in sorted(bit_depths or {8})) if self.takes_quantize else None
+        return convention(self.color or "n/a", self.crop_border, depths, **self.extra)
 
 
 @dataclass

@@ -283,3 +283,20 @@ def test_rr_mode_refuses_color_and_crop_options(folders, tmp_path):
     assert refused.exit_code == 2 and "come from the features file" in refused.output
     document = json.loads(run("score", "--rr", features, out, "--format", "json").stdout)
     assert document["metrics"]["rred"]["convention"].startswith("y/u8,crop=2")
+
+
+def test_16_bit_files_are_rounded_to_16_bits_and_labelled(tmp_path):
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    image = photo("coffee", 48)[..., 0].astype(np.uint16) * 257  # 16-bit gray
+    Image.fromarray(image).save(ref.mkdir() or ref / "deep.png")
+    Image.fromarray(np.clip(image.astype(np.int64) + 300, 0, 65535).astype(np.uint16)).save(out.mkdir() or out / "deep.png")
+    save(ref / "plain.png", photo("chelsea", 48))
+    save(out / "plain.png", noisy(photo("chelsea", 48), 8))
+    result = run("score", ref, out, "--metrics", "ssim", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["metrics"]["ssim"]["convention"] == "gray/u8+u16,crop=0"
+    deep = next(row for row in document["images"] if row["name"] == "deep.png")
+    x = torch.from_numpy(np.clip(image.astype(np.int64) + 300, 0, 65535).astype(np.float32) / 65535)[None, None]
+    y = torch.from_numpy(image.astype(np.float32) / 65535)[None, None]
+    assert deep["ssim"] == pytest.approx(float(iqa.ssim(x, y, quantize=16)), abs=1e-6)

@@ -119,8 +119,12 @@ def luminance_255(
     return image.to(torch.float64) * (255.0 / data_range)
 
 
-def convention(color: str, crop_border: int, quantize: int | None, **extra: object) -> str:
-    """A compact label that says which convention produced a value, e.g. ``gray/u8,crop=0``."""
-    label = color if color == "rgb" or quantize is None else f"{color}/u{quantize}"
+def convention(color: str, crop_border: int, quantize: int | str | None, **extra: object) -> str:
+    """A compact label that says which convention produced a value, e.g. ``gray/u8,crop=0``.
+
+    ``quantize`` is a bit depth, or a label such as ``"8+u16"`` for a run over mixed files;
+    it only shows for converted colors (``rgb`` is never rounded; ``n/a`` has no color option).
+    """
+    label = color if color in ("rgb", "n/a") or quantize is None else f"{color}/u{quantize}"
     parts = [label, f"crop={crop_border}"] + [f"{key}={value}" for key, value in extra.items()]
     return ",".join(parts)
