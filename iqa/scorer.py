@@ -222,10 +222,11 @@ def _score_batch(names, images, bits, notes, calls: dict[str, MetricCall], log: 
             if value is not None:
                 row[metric] = value
     for row, note in zip(rows, notes):
+        if not any(metric in row for metric in calls):
+            continue  # every metric failed: the errors say why
         if note:
             row["note"] = note
-        if len(row) > 1:  # keep what was scored even when one metric failed for this image
-            log.add_row(row)
+        log.add_row(row)  # what was scored, even when one metric failed for this image
 
 
 def _score_one_by_one(names, images, bits, metric, call, log) -> list:
