@@ -10,6 +10,7 @@ pip install -e ".[bench]".
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import numpy as np
 import torch
@@ -38,8 +39,12 @@ def main() -> None:
     n = args.pairs
     rows = []
 
-    def compare(label, ours, peer_name, peer, ours_values, peer_values):
-        ours_rate, peer_rate = per_second(ours, n), per_second(peer, n)
+    def compare(label, ours, peer_name, peer, ours_values, peer_values, rounds=3):
+        # Alternate the two sides and keep the median of each, so a slow spell of the shared
+        # machine (or a fresh process warming up) does not land on one side only.
+        rates = [(per_second(ours, n), per_second(peer, n)) for _ in range(rounds)]
+        ours_rate = statistics.median(rate for rate, _ in rates)
+        peer_rate = statistics.median(rate for _, rate in rates)
         difference = float(np.max(np.abs(np.asarray(ours_values) - np.asarray(peer_values))))
         rows.append((label, peer_name, ours_rate, peer_rate, ours_rate / peer_rate, difference))
 
