@@ -79,12 +79,11 @@ def distort(image: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
         return np.asarray(Image.open(buffer).convert("RGB"))
     if kind == "bicubic_x4":
         from ..resize import imresize
+        from .div2k import bicubic_lr
 
-        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].double()
-        height, width = image.shape[:2]
-        low = imresize(pixels, 0.25).round().clamp(0, 255)
-        restored = imresize(low, size=(height, width)).round().clamp(0, 255)
-        return restored[0].permute(1, 2, 0).to(torch.uint8).numpy()
+        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].double() / 255
+        restored = imresize(bicubic_lr(pixels, 4), size=image.shape[:2]).clamp(0, 1)
+        return (restored[0] * 255).round().permute(1, 2, 0).to(torch.uint8).numpy()
     raise ValueError(f"distortion must be one of {', '.join(DISTORTIONS)}; got {kind!r}")
 
 
