@@ -23,7 +23,7 @@ from pathlib import Path
 from torch import Tensor
 
 from ..data.div2k import bicubic_lr, crop_to_multiple, find_lr
-from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
+from ..io.images import IMAGE_SUFFIXES, read_rgb
 from ..io.pairs import image_files
 
 SAMPLE_PREFIX = "samples:"
@@ -36,14 +36,6 @@ class BenchImage:
     name: str
     load_hr: Callable[[], Tensor]
     load_lr: Callable[[], Tensor] | None = None
-
-
-def read_rgb_batch(path: Path) -> Tensor:
-    """An image file as a ``(1, 3, H, W)`` float32 tensor in ``[0, 1]`` (the models take RGB)."""
-    try:
-        return read_rgb(path)[None]
-    except ImageReadError as error:
-        raise ValueError(str(error)) from None
 
 
 def crop_and_shrink(hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
@@ -79,8 +71,8 @@ def _folder_images(hr_dir: Path, lr_dir: Path | None, scale: int) -> list[BenchI
             continue
         relative = path.relative_to(hr_dir)
         lr_path = find_lr(lr_dir / relative.parent, path.stem, scale) if lr_dir is not None else None
-        load_lr = (lambda p=lr_path: read_rgb_batch(p)) if lr_path is not None else None
-        images.append(BenchImage(relative.as_posix(), lambda p=path: read_rgb_batch(p), load_lr))
+        load_lr = (lambda p=lr_path: read_rgb(p)[None]) if lr_path is not None else None
+        images.append(BenchImage(relative.as_posix(), lambda p=path: read_rgb(p)[None], load_lr))
     if not images:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {hr_dir}")
     return images

@@ -19,18 +19,17 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ..io.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
+from ..io.images import IMAGE_SUFFIXES, read_rgb
 from ..io.pairs import image_files
 from ..metrics._color import quantize_to_bits
 from ..resize import imresize
 from .samples import TRAIN_NAMES, VALID_NAMES, load_sample
 
 def read_rgb_u8(path: str | Path) -> Tensor:
-    """An image file as a ``(3, H, W)`` uint8 tensor (gray repeated, alpha dropped); ``ValueError`` names the file."""
-    try:
-        return (read_rgb(path) * 255).round().to(torch.uint8)
-    except ImageReadError as error:
-        raise ValueError(str(error)) from None
+    """An image file as a ``(3, H, W)`` uint8 tensor (gray repeated, alpha dropped).
+
+    Raises :class:`iqa.io.ImageReadError` (a ``ValueError``) naming the file."""
+    return (read_rgb(path) * 255).round().to(torch.uint8)
 
 
 def bicubic_lr(hr: Tensor, scale: int) -> Tensor:
