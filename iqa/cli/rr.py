@@ -71,7 +71,7 @@ def extract_command(ref_dir: Path, output: Path, metric_names: str, rred_grid: i
                         store.add(name, rr.extract(image, metric, **options[metric]))
                     for warning in caught:  # e.g. WNISM's code range: name the file, not our source line
                         click.echo(f"warning: {name}: {warning.message}", err=True)
-            except (ImageReadError, ValueError) as error:  # one bad file must not stop the folder
+            except ValueError as error:  # an ImageReadError too; one bad file must not stop the folder
                 failed += 1
                 reason = error.reason if isinstance(error, ImageReadError) else str(error)
                 store.fail(name, reason)
